@@ -1,0 +1,39 @@
+# The two commands of the README quick start: `make run` and `make test`.
+# Both create the virtual environment on first use and are fast once it exists.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export DVC_NO_ANALYTICS := 1
+export PYTHONHASHSEED := 0
+# Stage commands call `python`: make it the venv's.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run test lint format bench clean-env
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+## Run the whole pipeline on the data named in params.yaml (the bundled CDNOW log).
+run: $(STAMP)
+	$(BIN)/dvc repro
+
+## Lint (ruff format --check, ruff check) and the test suite.
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check src stages tests
+	$(BIN)/ruff check src stages tests
+
+format: $(STAMP)
+	$(BIN)/ruff format src stages tests
+	$(BIN)/ruff check --fix src stages tests
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,412 @@
+"""Ingest: a raw transaction log in, canonical transactions + quarantine + report out.
+
+Reading (:func:`read_log`) and validating (:func:`validate_log`) are separate so that
+validation is a pure function of a frame, tested without files.
+
+Canonical transactions (one row per accepted source row)
+    customer_id  str    the source value, trimmed; never re-typed ("00001" stays "00001")
+    order_date   date   calendar date of the order in ``ingest.timezone`` (see below)
+    revenue      f64    finite; negative = return or cancellation, zero allowed
+    quantity     f64    null when no quantity column is mapped
+    order_id     str    null when no order-id column is mapped
+
+Dates. ISO 8601 dates (``1997-01-01``) and datetimes (``1997-01-01T10:00:00``, space or
+``T``, optional fractional seconds) are read as they are. A datetime with a UTC offset
+(``+05:00``, ``-0300``, ``Z``) is converted to ``ingest.timezone`` before its calendar date
+is taken; a datetime without an offset is taken as already in that zone. Any other
+format needs ``ingest.date_format`` (a strftime pattern such as ``%d/%m/%Y``).
+
+Row-level problems never stop the run and are never silent: each rejected row goes to
+the quarantine with its ``row_number`` (1-based position among the data rows, header not
+counted: in a spreadsheet it is on line row_number + 1), one reason code (the first that
+applies, in the order of :data:`REASONS`) and its original values as text.
+``rows_read == rows_accepted + rows_quarantined`` always.
+
+File-level problems raise :class:`IngestError` naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .errors import UserError
+from .params import IngestParams
+
+__all__ = ["REASONS", "IngestError", "IngestResult", "ingest", "read_log", "validate_log"]
+
+#: Quarantine reason codes, in the order they are checked.
+REASONS: tuple[str, ...] = (
+    "extra_fields",
+    "missing_customer_id",
+    "missing_order_date",
+    "unparseable_order_date",
+    "missing_revenue",
+    "non_numeric_revenue",
+    "non_finite_revenue",
+    "invalid_quantity",
+    "duplicate_row",
+)
+
+_ROW = "row_number"
+_EXTRA = "__extra_field_"  # spare columns that catch fields beyond the header's count
+_N_EXTRA = 4
+_DELIMITERS = (",", ";", "\t", "|")
+_SUFFIX_FORMAT = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+class IngestError(UserError, ValueError):
+    """The file cannot be ingested as a whole; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    transactions: pl.DataFrame
+    quarantine: pl.DataFrame
+    report: dict[str, Any]
+
+
+def ingest(params: IngestParams) -> IngestResult:
+    """Read ``params.path`` and validate it (see the module docstring)."""
+    raw, file_info = read_log(params)
+    result = validate_log(raw, params, source=params.path)
+    result.report.update(file_info)
+    return result
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_log(params: IngestParams) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Read the log as it is: every CSV field as text, plus ``row_number`` (1-based).
+
+    Returns the frame and facts about the file for the report (format, delimiter).
+    """
+    path = Path(params.path)
+    if not path.exists():
+        raise IngestError(f"{path}: file not found; set ingest.path in params.yaml to the log to read")
+    if not path.is_file():
+        raise IngestError(f"{path}: is not a file; set ingest.path to a CSV or Parquet file")
+    fmt = params.format
+    if fmt == "auto":
+        fmt = _SUFFIX_FORMAT.get(path.suffix.lower(), "")
+        if not fmt:
+            raise IngestError(
+                f"{path}: cannot tell the format from the extension {path.suffix!r}; "
+                "set ingest.format to csv or parquet"
+            )
+    if path.stat().st_size == 0:
+        raise IngestError(f"{path}: the file is empty; point ingest.path at the transaction log")
+    if fmt == "parquet":
+        return _read_parquet(path), {"format": "parquet"}
+    return _read_csv(path, params)
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    try:
+        lf = pl.scan_parquet(path)
+        lf.collect_schema()
+        df = lf.collect()
+    except (pl.exceptions.ComputeError, OSError) as exc:
+        raise IngestError(
+            f"{path}: not a readable Parquet file ({exc}); check the file or set ingest.format"
+        ) from exc
+    if df.height == 0:
+        raise IngestError(f"{path}: the file has columns but no rows")
+    return df.with_row_index(_ROW, offset=1)
+
+
+def _read_csv(path: Path, params: IngestParams) -> tuple[pl.DataFrame, dict[str, Any]]:
+    header_line = _first_line(path, params.encoding)
+    if not header_line.strip():
+        raise IngestError(f"{path}: the first line is blank; the file must start with a header row")
+    delimiter = params.delimiter if params.delimiter != "auto" else _sniff_delimiter(header_line)
+    header = [name.strip() for name in next(csv.reader([header_line], delimiter=delimiter))]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise IngestError(f"{path}: the header repeats the column name(s) {repeated}; rename them")
+    extras = [f"{_EXTRA}{i}" for i in range(_N_EXTRA)]
+    try:
+        df = pl.read_csv(
+            path,
+            has_header=False,
+            skip_rows=1,
+            separator=delimiter,
+            schema={name: pl.String for name in header + extras},
+            truncate_ragged_lines=True,
+            missing_columns="insert",
+            encoding=params.encoding,
+            quote_char='"',
+        )
+    except pl.exceptions.NoDataError:
+        df = pl.DataFrame(schema={name: pl.String for name in header + extras})
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower():
+            raise IngestError(
+                f"{path}: the file is not UTF-8 text; re-save it as UTF-8 or set "
+                "ingest.encoding: utf8-lossy to replace the bad bytes"
+            ) from exc
+        raise IngestError(f"{path}: cannot parse as CSV with delimiter {delimiter!r}: {exc}") from exc
+    if df.height == 0:
+        raise IngestError(f"{path}: the file has a header but no data rows")
+    info = {"format": "csv", "delimiter": delimiter}
+    return df.with_row_index(_ROW, offset=1), info
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    with open(path, "rb") as fh:
+        raw = fh.readline()
+    try:
+        return raw.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        if encoding == "utf8-lossy":
+            return raw.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+        raise IngestError(
+            f"{path}: the header is not UTF-8 text; re-save the file as UTF-8 or set "
+            "ingest.encoding: utf8-lossy"
+        ) from exc
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    """The candidate that splits the header into the most fields (comma on a tie)."""
+    counts = {d: len(next(csv.reader([header_line], delimiter=d))) for d in _DELIMITERS}
+    return max(_DELIMITERS, key=lambda d: (counts[d], d == ","))
+
+
+# --------------------------------------------------------------------------- validating
+
+
+def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>") -> IngestResult:
+    """Split a raw log into canonical transactions and quarantined rows (pure).
+
+    ``raw`` holds the source columns (text, or native Parquet types) and ``row_number``.
+    """
+    mapping = params.columns.mapped()
+    source_cols = [c for c in raw.columns if c != _ROW and not c.startswith(_EXTRA)]
+    missing = {key: col for key, col in mapping.items() if col not in source_cols}
+    if missing:
+        lines = [f"ingest.columns.{key} = {col!r}" for key, col in missing.items()]
+        hint = _near_names(list(missing.values()), source_cols)
+        raise IngestError(
+            f"{source}: required column(s) not found: {'; '.join(lines)}. "
+            f"The file has columns {source_cols}{hint}. Set the mapping key(s) in params.yaml "
+            "to the file's column names."
+        )
+    extras = [c for c in raw.columns if c.startswith(_EXTRA)]
+
+    parsed = raw.select(
+        pl.col(_ROW),
+        _text(raw, mapping["customer_id"]).alias("customer_id"),
+        _date_raw_missing(raw, mapping["order_date"]).alias("_date_missing"),
+        _date_expr(raw, mapping["order_date"], params).alias("order_date"),
+        _text(raw, mapping["revenue"]).is_null().alias("_revenue_missing"),
+        _number_expr(raw, mapping["revenue"], params.decimal_comma).alias("revenue"),
+        (
+            _number_expr(raw, mapping["quantity"], params.decimal_comma)
+            if "quantity" in mapping
+            else pl.lit(None, dtype=pl.Float64)
+        ).alias("quantity"),
+        (_text(raw, mapping["quantity"]).is_not_null() if "quantity" in mapping else pl.lit(False)).alias(
+            "_quantity_given"
+        ),
+        (_text(raw, mapping["order_id"]) if "order_id" in mapping else pl.lit(None, dtype=pl.String)).alias(
+            "order_id"
+        ),
+        (pl.any_horizontal([pl.col(c).is_not_null() for c in extras]) if extras else pl.lit(False)).alias(
+            "_extra"
+        ),
+        (~pl.struct(source_cols).is_first_distinct()).alias("_repeat"),
+    )
+    revenue = pl.col("revenue")
+    reason = (
+        pl.when(pl.col("_extra"))
+        .then(pl.lit("extra_fields"))
+        .when(pl.col("customer_id").is_null())
+        .then(pl.lit("missing_customer_id"))
+        .when(pl.col("_date_missing"))
+        .then(pl.lit("missing_order_date"))
+        .when(pl.col("order_date").is_null())
+        .then(pl.lit("unparseable_order_date"))
+        .when(pl.col("_revenue_missing"))
+        .then(pl.lit("missing_revenue"))
+        .when(revenue.is_null())
+        .then(pl.lit("non_numeric_revenue"))
+        .when(~revenue.is_finite())
+        .then(pl.lit("non_finite_revenue"))
+        .when(pl.col("_quantity_given") & (pl.col("quantity").is_null() | ~pl.col("quantity").is_finite()))
+        .then(pl.lit("invalid_quantity"))
+    )
+    if params.duplicates == "quarantine":
+        # Identical source rows have identical reasons, so only valid rows reach this.
+        reason = reason.when(pl.col("_repeat")).then(pl.lit("duplicate_row"))
+    parsed = parsed.with_columns(reason.otherwise(None).alias("reason"))
+
+    bad = parsed.filter(pl.col("reason").is_not_null()).select(_ROW, "reason")
+    quarantine = _quarantine_frame(raw, bad, source_cols, extras)
+    accepted = (
+        parsed.filter(pl.col("reason").is_null())
+        .select("customer_id", "order_date", "revenue", "quantity", "order_id")
+        .sort(["customer_id", "order_date", "order_id", "revenue", "quantity"], nulls_last=True)
+    )
+    report = _report(raw.height, accepted, quarantine, parsed, params, source)
+    _check_rejects(report, quarantine, params, source)
+    return IngestResult(transactions=accepted, quarantine=quarantine, report=report)
+
+
+def _text(raw: pl.DataFrame, col: str) -> pl.Expr:
+    """The column as trimmed text, empty -> null."""
+    e = pl.col(col).cast(pl.String).str.strip_chars()
+    return pl.when(e == "").then(None).otherwise(e)
+
+
+def _date_raw_missing(raw: pl.DataFrame, col: str) -> pl.Expr:
+    if raw.schema[col].is_temporal():
+        return pl.col(col).is_null()
+    return _text(raw, col).is_null()
+
+
+def _date_expr(raw: pl.DataFrame, col: str, params: IngestParams) -> pl.Expr:
+    dtype = raw.schema[col]
+    tz = params.timezone
+    if dtype == pl.Date:
+        return pl.col(col)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:
+            return pl.col(col).dt.convert_time_zone(tz).dt.date()
+        return pl.col(col).dt.date()
+    s = _text(raw, col)
+    if params.date_format is not None:
+        fmt = params.date_format
+        if "%z" in fmt or "%#z" in fmt:
+            aware = s.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False, exact=True)
+            return aware.dt.convert_time_zone(tz).dt.date()
+        if any(tok in fmt for tok in ("%H", "%M", "%S", "%I")):
+            return s.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True).dt.date()
+        return s.str.strptime(pl.Date, fmt, strict=False, exact=True)
+    # ISO 8601: normalise the date/time separator and a trailing Z, then try each form.
+    iso = s.str.replace(r"^(\d{4}-\d{1,2}-\d{1,2})[Tt ]", "$1 ").str.replace(r"[Zz]$", "+00:00")
+    naive_forms = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")
+    return pl.coalesce(
+        iso.str.strptime(pl.Date, "%Y-%m-%d", strict=False, exact=True),
+        *[iso.str.strptime(pl.Datetime("us"), f, strict=False, exact=True).dt.date() for f in naive_forms],
+        iso.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%d %H:%M:%S%.f%#z", strict=False, exact=True)
+        .dt.convert_time_zone(tz)
+        .dt.date(),
+        iso.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%d %H:%M%#z", strict=False, exact=True)
+        .dt.convert_time_zone(tz)
+        .dt.date(),
+    )
+
+
+def _number_expr(raw: pl.DataFrame, col: str, decimal_comma: bool) -> pl.Expr:
+    dtype = raw.schema[col]
+    if dtype.is_numeric():
+        return pl.col(col).cast(pl.Float64)
+    s = _text(raw, col)
+    if decimal_comma:
+        s = s.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+    return s.cast(pl.Float64, strict=False)
+
+
+def _quarantine_frame(
+    raw: pl.DataFrame, bad: pl.DataFrame, source_cols: list[str], extras: list[str]
+) -> pl.DataFrame:
+    """Rejected rows: row_number, reason, then the original values as text."""
+    rename = {c: (f"source_{c}" if c in (_ROW, "reason") else c) for c in source_cols}
+    original = raw.select(
+        pl.col(_ROW),
+        *[pl.col(c).cast(pl.String).alias(rename[c]) for c in source_cols],
+        *(
+            [
+                pl.concat_str([pl.col(c) for c in extras], separator="|", ignore_nulls=True).alias(
+                    "extra_fields"
+                )
+            ]
+            if extras
+            else []
+        ),
+    )
+    out = bad.join(original, on=_ROW, how="left").sort(_ROW)
+    if "extra_fields" in out.columns:
+        extra = pl.col("extra_fields")
+        out = out.with_columns(pl.when(extra == "").then(None).otherwise(extra).alias("extra_fields"))
+    return out
+
+
+def _report(
+    rows_read: int,
+    accepted: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    parsed: pl.DataFrame,
+    params: IngestParams,
+    source: str,
+) -> dict[str, Any]:
+    counts = dict.fromkeys(REASONS, 0)
+    for reason, n in quarantine.group_by("reason").len().iter_rows():
+        counts[reason] = n
+    first, last = (
+        (accepted["order_date"].min(), accepted["order_date"].max()) if accepted.height else (None, None)
+    )
+    repeats_kept = 0
+    if params.duplicates == "keep":
+        repeats_kept = parsed.filter(pl.col("reason").is_null() & pl.col("_repeat")).height
+    return {
+        "source": source,
+        "rows_read": rows_read,
+        "rows_accepted": accepted.height,
+        "rows_quarantined": quarantine.height,
+        "quarantine_reasons": counts,
+        "customers": accepted["customer_id"].n_unique(),
+        "first_order_date": first.isoformat() if first else None,
+        "last_order_date": last.isoformat() if last else None,
+        "revenue_total": round(float(accepted["revenue"].sum()), 2),
+        "rows_negative_revenue": int((accepted["revenue"] < 0).sum()),
+        "rows_zero_revenue": int((accepted["revenue"] == 0).sum()),
+        "duplicates_policy": params.duplicates,
+        "duplicate_rows_kept": repeats_kept,
+        "timezone": params.timezone,
+    }
+
+
+def _check_rejects(
+    report: dict[str, Any], quarantine: pl.DataFrame, params: IngestParams, source: str
+) -> None:
+    rows_read, rejected = report["rows_read"], report["rows_quarantined"]
+    if rejected == 0:
+        return
+    share = rejected / rows_read
+    if rejected < rows_read and share <= params.max_reject_share:
+        return
+    top = (
+        quarantine.group_by("reason")
+        .agg(pl.len().alias("n"), pl.col(_ROW).sort().head(5).alias("rows"))
+        .sort(["n", "reason"], descending=[True, False])
+        .head(3)
+    )
+    parts = [f"{r} ({n} rows, e.g. rows {', '.join(map(str, rows))})" for r, n, rows in top.iter_rows()]
+    reasons = "; ".join(parts)
+    if rejected == rows_read:
+        raise IngestError(
+            f"{source}: every one of the {rows_read} rows was rejected: {reasons}. "
+            "Check the column mapping (ingest.columns), ingest.date_format and ingest.delimiter."
+        )
+    raise IngestError(
+        f"{source}: {rejected} of {rows_read} rows ({share:.1%}) were rejected, above "
+        f"ingest.max_reject_share = {params.max_reject_share}. Top reasons: {reasons}. "
+        "Fix the file, or raise ingest.max_reject_share in params.yaml to accept it as is."
+    )
+
+
+def _near_names(wanted: list[str], have: list[str]) -> str:
+    """A hint for names that differ only by case or spacing."""
+    folded = {h.lower().replace(" ", "").replace("_", ""): h for h in have}
+    hits = [
+        f"{w!r} -> {folded[k]!r}"
+        for w in wanted
+        if (k := w.lower().replace(" ", "").replace("_", "")) in folded
+    ]
+    return f" (did you mean {', '.join(hits)}?)" if hits else ""

@@ -1,0 +1,247 @@
+"""Typed, validated parameters: params.yaml is parsed here, once, into frozen dataclasses.
+
+Every knob of the pipeline lives in params.yaml, one section per stage plus the top-level
+``as_of`` and ``seed``. This module is the only place that knows the schema: a wrong key,
+a wrong type or an impossible value stops with a :class:`ParamsError` that names the key
+(``ingest.max_reject_share``), what was given and what is allowed.
+
+Checks that need the data (``as_of`` inside the log, a horizon that fits the history) are
+made by the stage that has the data, with the same exception type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .errors import UserError
+
+__all__ = [
+    "ColumnMapping",
+    "IngestParams",
+    "Params",
+    "ParamsError",
+    "load_params",
+    "parse_params",
+]
+
+
+class ParamsError(UserError, ValueError):
+    """A parameter is unknown, of the wrong type or outside what is allowed."""
+
+
+def _limits(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
+    return {"min": lo, "max": hi}
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Names of the input file's columns for each canonical field (``None`` = absent)."""
+
+    customer_id: str = "customer_id"
+    order_date: str = "order_date"
+    revenue: str = "revenue"
+    order_id: str | None = None
+    quantity: str | None = None
+
+    def mapped(self) -> dict[str, str]:
+        """Canonical name -> source column, for the fields that are mapped."""
+        pairs = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {k: v for k, v in pairs.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class IngestParams:
+    """How to read the transaction log (section ``ingest``)."""
+
+    path: str = "data/raw/transactions.csv"
+    # csv or parquet; auto = by file extension.
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    columns: ColumnMapping = field(default_factory=ColumnMapping)
+    # strftime format for order_date when it is not ISO 8601 (e.g. "%d/%m/%Y").
+    date_format: str | None = None
+    # IANA zone of the business. Timestamps with a UTC offset are converted to it before
+    # the calendar date is taken; timestamps without an offset are taken as already local.
+    timezone: str = "UTC"
+    # CSV field separator; auto = sniffed from the header line among , ; tab |.
+    delimiter: Literal["auto", ",", ";", "\t", "|"] = "auto"
+    # utf8, or utf8-lossy to replace undecodable bytes instead of stopping.
+    encoding: Literal["utf8", "utf8-lossy"] = "utf8"
+    # Revenue written with a decimal comma ("12,50"), as in many European exports.
+    decimal_comma: bool = False
+    # Identical rows (every column of the file equal): keep all, or keep the first and
+    # quarantine the others with reason duplicate_row.
+    duplicates: Literal["quarantine", "keep"] = "quarantine"
+    # The stage stops when more than this share of rows is quarantined.
+    max_reject_share: float = field(default=0.05, metadata=_limits(0.0, 1.0))
+
+    def __post_init__(self) -> None:
+        if not self.path.strip():
+            raise ParamsError("ingest.path is empty: set it to the CSV or Parquet log to read")
+        names = list(self.columns.mapped().values())
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ParamsError(
+                f"ingest.columns maps two fields to the same column {repeated}: "
+                "each canonical field needs its own source column"
+            )
+        try:
+            import zoneinfo
+
+            zoneinfo.ZoneInfo(self.timezone)
+        except Exception as exc:  # ZoneInfoNotFoundError, ValueError on odd strings
+            raise ParamsError(
+                f"ingest.timezone {self.timezone!r} is not an IANA time zone "
+                "(examples: UTC, Europe/Paris, America/New_York)"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class Params:
+    """The whole of params.yaml."""
+
+    # The moment the forecast is made (ISO date); None = the last order date in the log.
+    as_of: dt.date | None = None
+    # Seed for every random choice in the pipeline.
+    seed: int = field(default=42, metadata=_limits(0))
+    ingest: IngestParams = field(default_factory=IngestParams)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml; errors name the file and the key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ParamsError(f"{path}: file not found (run from the project root)") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return parse_params(raw if raw is not None else {})
+    except ParamsError as exc:
+        raise ParamsError(f"{path}: {exc}") from exc
+
+
+def parse_params(raw: Any) -> Params:
+    """Validate a mapping (the parsed YAML) into :class:`Params`."""
+    return _parse_dataclass(Params, raw, "")
+
+
+def _parse_dataclass(cls: type, raw: Any, where: str) -> Any:
+    label = where or "params.yaml"
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{label} must be a mapping of keys, got {_show(raw)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(map(str, raw)) - set(fields))
+    if unknown:
+        raise ParamsError(
+            f"unknown key {_key(where, unknown[0])}; allowed keys in {label}: " + ", ".join(sorted(fields))
+        )
+    values = {}
+    for name, f in fields.items():
+        if name not in raw:
+            continue
+        key = _key(where, name)
+        value = _parse_value(hints[name], raw[name], key)
+        lo, hi = f.metadata.get("min"), f.metadata.get("max")
+        if lo is not None and value is not None and value < lo:
+            raise ParamsError(f"{key} must be >= {lo}, got {value!r}")
+        if hi is not None and value is not None and value > hi:
+            raise ParamsError(f"{key} must be <= {hi}, got {value!r}")
+        values[name] = value
+    try:
+        return cls(**values)
+    except ParamsError as exc:
+        raise ParamsError(str(exc)) from None
+
+
+def _parse_value(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        errors = []
+        for option in options:
+            try:
+                return _parse_value(option, value, key)
+            except ParamsError as exc:
+                errors.append(str(exc))
+        if len(errors) == 1:
+            raise ParamsError(errors[0])
+        allowed = " or ".join(_describe(o) for o in options)
+        raise ParamsError(f"{key} must be {allowed}, got {_show(value)}")
+    if origin is Literal:
+        if value not in args:
+            allowed = ", ".join(repr(a) for a in args)
+            raise ParamsError(f"{key} must be one of {allowed}, got {_show(value)}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, list):
+            raise ParamsError(f"{key} must be a list, got {_show(value)}")
+        if not value:
+            raise ParamsError(f"{key} is an empty list: give at least one value")
+        inner = args[0]
+        return tuple(_parse_value(inner, v, f"{key}[{i}]") for i, v in enumerate(value))
+    if dataclasses.is_dataclass(tp):
+        return _parse_dataclass(tp, value, key)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ParamsError(f"{key} must be true or false, got {_show(value)}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamsError(f"{key} must be a whole number, got {_show(value)}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParamsError(f"{key} must be a number, got {_show(value)}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ParamsError(f"{key} must be text, got {_show(value)}")
+        return value
+    if tp is dt.date:
+        if isinstance(value, dt.date):
+            raise ParamsError(
+                f'{key} must be a quoted ISO date ("1997-12-31"): DVC rejects unquoted YAML dates'
+            )
+        if not isinstance(value, str):
+            raise ParamsError(f'{key} must be a quoted ISO date like "1997-12-31"')
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ParamsError(f'{key} must be an ISO date like "1997-12-31", got {value!r}') from None
+    raise TypeError(f"unsupported parameter type {tp!r} for {key}")  # schema bug
+
+
+def _describe(tp: Any) -> str:
+    if typing.get_origin(tp) in (list, tuple):
+        return "a list"
+    if typing.get_origin(tp) is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    return {int: "a whole number", float: "a number", str: "text", bool: "true/false"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _key(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _show(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"

@@ -1,0 +1,46 @@
+"""What every stage entry point shares: argument parsing, progress lines, error exits.
+
+A stage script is ``run_stage("ingest", add_arguments, main)``: ``main`` gets the parsed
+arguments and returns a one-line summary. Progress and the summary (with the duration)
+go to stderr so that stdout stays free; a :class:`~clv_engine.errors.UserError` ends
+the stage with its message and exit status 2, and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+from .errors import UserError
+
+__all__ = ["progress", "run_stage"]
+
+_stage_name = "clv"
+
+
+def progress(message: str) -> None:
+    """One progress line a person can follow, prefixed with the stage name."""
+    print(f"[{_stage_name}] {message}", file=sys.stderr, flush=True)
+
+
+def run_stage(
+    name: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    main: Callable[[argparse.Namespace], str],
+    argv: list[str] | None = None,
+) -> None:
+    global _stage_name
+    _stage_name = name
+    parser = argparse.ArgumentParser(prog=f"stages/{name}.py")
+    parser.add_argument("--params", default="params.yaml", help="the params file (default params.yaml)")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    try:
+        summary = main(args)
+    except UserError as exc:
+        print(f"[{name}] error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    progress(f"done in {time.perf_counter() - start:.1f} s: {summary}")

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from clv_engine.io import OutputError, atomic_path, write_csv, write_json
+
+
+def test_failed_write_keeps_previous_file_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("previous complete output\n")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half a fi")
+        raise RuntimeError("killed mid-write")
+    assert target.read_text() == "previous complete output\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_unwritable_path_names_the_path(tmp_path):
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(OutputError, match=r"cannot write .*reports/metrics\.json"):
+        write_json({"a": 1}, blocker / "metrics.json")
+
+
+def test_json_is_byte_stable(tmp_path):
+    write_json({"b": 1.5, "a": [1, 2]}, tmp_path / "x.json")
+    assert (tmp_path / "x.json").read_text() == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1.5\n}\n'
+
+
+def test_csv_round_trip(tmp_path):
+    df = pl.DataFrame({"customer_id": ["007"], "v": [1.25]})
+    write_csv(df, tmp_path / "x.csv")
+    assert (tmp_path / "x.csv").read_text() == "customer_id,v\n007,1.25\n"

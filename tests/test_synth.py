@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from clv_engine.synth import SynthConfig, generate_transactions, main
+
+
+def test_same_seed_same_log_other_seed_other_log():
+    a = generate_transactions(SynthConfig(n_transactions=5_000, seed=3))
+    b = generate_transactions(SynthConfig(n_transactions=5_000, seed=3))
+    c = generate_transactions(SynthConfig(n_transactions=5_000, seed=4))
+    assert a.equals(b)
+    assert not a.equals(c)
+
+
+def test_realistic_shape():
+    log = generate_transactions(SynthConfig(n_transactions=200_000, seed=1))
+    assert log.height == 200_000
+    assert log.columns == ["customer_id", "order_id", "order_date", "quantity", "revenue"]
+    per_customer = log.height / log["customer_id"].n_unique()
+    assert 6 < per_customer < 16
+    assert log["order_date"].min() >= dt.date(2021, 1, 1) and log["order_date"].max() <= dt.date(2023, 12, 31)
+    # returns exist and are a small share
+    assert 0.005 < (log["revenue"] < 0).mean() < 0.05
+    # multi-line orders
+    assert log.group_by("order_id").len()["len"].max() > 1
+    # several acquisition cohorts: first purchases spread over many months
+    first = log.group_by("customer_id").agg(pl.col("order_date").min())
+    assert first["order_date"].dt.strftime("%Y-%m").n_unique() >= 6
+    # seasonality: December outsells June in each full year
+    monthly = log.group_by(pl.col("order_date").dt.month().alias("m")).agg(pl.col("revenue").sum())
+    by_month = dict(monthly.rows())
+    assert by_month[12] > 1.5 * by_month[6]
+    # heavy-tailed spend (wholesale buyers)
+    order_value = log.group_by("order_id").agg(pl.col("revenue").sum())["revenue"]
+    assert order_value.max() > 20 * order_value.median()
+
+
+@pytest.mark.slow
+def test_ten_million_rows():
+    log = generate_transactions(SynthConfig(n_transactions=10_000_000, seed=0))
+    assert log.height == 10_000_000
+    assert 600_000 < log["customer_id"].n_unique() < 1_400_000
+
+
+def test_cli_writes_csv_that_ingests(tmp_path, capsys):
+    from clv_engine.ingest import ingest
+    from clv_engine.params import ColumnMapping, IngestParams
+
+    out = tmp_path / "synth.csv"
+    main(["--transactions", "3000", "--seed", "2", "--out", str(out)])
+    assert "wrote 3,000 transactions" in capsys.readouterr().err
+    cols = ColumnMapping(order_id="order_id", quantity="quantity")
+    result = ingest(IngestParams(path=str(out), columns=cols))
+    assert result.report["rows_accepted"] == 3000
+    assert result.transactions["customer_id"].str.starts_with("C0").all()
