@@ -25,9 +25,14 @@ from .errors import UserError
 
 __all__ = [
     "ColumnMapping",
+    "FeatureParams",
     "IngestParams",
+    "LabelParams",
+    "LifecycleParams",
     "Params",
     "ParamsError",
+    "TrainingParams",
+    "WindowParams",
     "load_params",
     "parse_params",
 ]
@@ -103,6 +108,112 @@ class IngestParams:
             ) from exc
 
 
+def _increasing(section: str, names: tuple[str, ...], values: tuple[float, ...]) -> None:
+    for i in range(len(names) - 1):
+        if not values[i] < values[i + 1]:
+            raise ParamsError(
+                f"{section}.{names[i]} ({values[i]}) must be smaller than {section}.{names[i + 1]} ({values[i + 1]})"
+            )
+
+
+@dataclass(frozen=True)
+class LifecycleParams:
+    """Lifecycle rules (section ``lifecycle``; DESIGN.md "Lifecycle rules").
+
+    customer_stage by tenure_days: New <= new_max, Growing <= growing_max,
+    Established <= established_max, Loyal beyond. status_segment by recency_days: Active
+    <= active_max, Lagging <= lagging_max, Dormant <= dormant_max, Churn-risk beyond.
+    behaviour by the gaps between purchase orders: one-time (<= 1 order), new (fewer than
+    min_orders_for_cadence orders), long-cycle (mean gap > long_cycle_mean_gap_days or CV >
+    irregular_max_cv), regular (CV < regular_max_cv), irregular otherwise.
+    """
+
+    new_max_tenure_days: int = field(default=90, metadata=_limits(0))
+    growing_max_tenure_days: int = field(default=180, metadata=_limits(0))
+    established_max_tenure_days: int = field(default=365, metadata=_limits(0))
+    active_max_recency_days: int = field(default=30, metadata=_limits(0))
+    lagging_max_recency_days: int = field(default=90, metadata=_limits(0))
+    dormant_max_recency_days: int = field(default=180, metadata=_limits(0))
+    regular_max_cv: float = field(default=0.5, metadata=_limits(0.0))
+    irregular_max_cv: float = field(default=1.0, metadata=_limits(0.0))
+    long_cycle_mean_gap_days: float = field(default=90.0, metadata=_limits(0.0))
+    min_orders_for_cadence: int = field(default=3, metadata=_limits(2))
+
+    def __post_init__(self) -> None:
+        names = ("new_max_tenure_days", "growing_max_tenure_days", "established_max_tenure_days")
+        _increasing("lifecycle", names, tuple(getattr(self, n) for n in names))
+        names = ("active_max_recency_days", "lagging_max_recency_days", "dormant_max_recency_days")
+        _increasing("lifecycle", names, tuple(getattr(self, n) for n in names))
+        _increasing(
+            "lifecycle", ("regular_max_cv", "irregular_max_cv"), (self.regular_max_cv, self.irregular_max_cv)
+        )
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """Feature construction (section ``features``)."""
+
+    # Recent-activity windows in days (revenue_last_{d}d, orders_last_{d}d), inside the lookback.
+    activity_windows_days: tuple[int, ...] = (30, 90, 180, 365)
+
+    def __post_init__(self) -> None:
+        if any(d < 1 for d in self.activity_windows_days):
+            raise ParamsError("features.activity_windows_days must all be >= 1 day")
+        if len(set(self.activity_windows_days)) != len(self.activity_windows_days):
+            raise ParamsError("features.activity_windows_days has a repeated value")
+
+
+@dataclass(frozen=True)
+class LabelParams:
+    """What a label is (section ``labels``)."""
+
+    # Net revenue in the horizon below zero (a customer who mostly returned) becomes 0.
+    floor_at_zero: bool = True
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    """Stacked training cutoffs (section ``training``)."""
+
+    # Cutoffs c_k = as_of - horizon - k * spacing_months, k = 0..n_cutoffs-1; those whose
+    # lookback does not fit the history are left out. The newest is the validation split.
+    n_cutoffs: int = field(default=4, metadata=_limits(1, 60))
+    spacing_months: int = field(default=3, metadata=_limits(1, 24))
+
+
+@dataclass(frozen=True)
+class WindowParams:
+    """Automatic (lookback, horizon) selection (section ``windows``).
+
+    A list searches; a single value pins. A pair is eligible when its backtest population
+    has at least ``min_customers`` customers or ``min_share`` of the customers at as_of.
+    """
+
+    lookback_months: int | tuple[int, ...] = (3, 6, 9, 12, 18)
+    horizon_months: int | tuple[int, ...] = (3, 6, 12)
+    min_customers: int = field(default=100, metadata=_limits(1))
+    min_share: float = field(default=0.05, metadata=_limits(0.0, 1.0))
+    # The search trains a small model on at most this many customers per cutoff (seeded sample).
+    search_max_customers: int = field(default=20_000, metadata=_limits(100))
+    search_iterations: int = field(default=200, metadata=_limits(10, 5000))
+    # Share of customers held out (from every cutoff) to score a pair.
+    holdout_share: float = field(default=0.3, metadata=_limits(0.05, 0.9))
+
+    def __post_init__(self) -> None:
+        for name in ("lookback_months", "horizon_months"):
+            values = self.grid(name)
+            if any(v < 1 or v > 120 for v in values):
+                raise ParamsError(
+                    f"windows.{name} values must be whole months from 1 to 120, got {list(values)}"
+                )
+            if len(set(values)) != len(values):
+                raise ParamsError(f"windows.{name} has a repeated value: {list(values)}")
+
+    def grid(self, name: str) -> tuple[int, ...]:
+        value = getattr(self, name)
+        return (value,) if isinstance(value, int) else tuple(value)
+
+
 @dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
@@ -112,6 +223,11 @@ class Params:
     # Seed for every random choice in the pipeline.
     seed: int = field(default=42, metadata=_limits(0))
     ingest: IngestParams = field(default_factory=IngestParams)
+    lifecycle: LifecycleParams = field(default_factory=LifecycleParams)
+    features: FeatureParams = field(default_factory=FeatureParams)
+    labels: LabelParams = field(default_factory=LabelParams)
+    training: TrainingParams = field(default_factory=TrainingParams)
+    windows: WindowParams = field(default_factory=WindowParams)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -181,6 +297,9 @@ def _parse_value(tp: Any, value: Any, key: str) -> Any:
                 return _parse_value(option, value, key)
             except ParamsError as exc:
                 errors.append(str(exc))
+                # A list given where a list is allowed: its own error is the useful one.
+                if isinstance(value, list) and typing.get_origin(option) in (list, tuple):
+                    raise
         if len(errors) == 1:
             raise ParamsError(errors[0])
         allowed = " or ".join(_describe(o) for o in options)

@@ -1,0 +1,160 @@
+"""Forecast accuracy metrics, defined once (DESIGN.md "Metrics") and used everywhere.
+
+All take the actual revenue ``y`` and the prediction ``p`` of the same customers (same
+order) as 1-d arrays. Ties in ``p`` never depend on row order: the Gini counts a block of
+tied predictions as the expected value over random orders inside the block (which is
+the same as giving each member the block's mean actual), and deciles split ties by a
+stable order that the caller fixes (customers sorted by id).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "aggregate_bias",
+    "decile_calibration_error",
+    "decile_table",
+    "gini",
+    "interval_coverage",
+    "normalized_gini",
+    "regression_metrics",
+    "spearman",
+    "top_decile_lift",
+]
+
+
+def _arrays(y, p) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    if y.shape != p.shape or y.ndim != 1:
+        raise ValueError(f"y and p must be 1-d arrays of one length, got {y.shape} and {p.shape}")
+    if y.size == 0:
+        raise ValueError("no customers to evaluate")
+    return y, p
+
+
+def gini(y, p) -> float:
+    """Gini of ``y`` ordered by ``p`` descending, ties in ``p`` averaged (see module doc)."""
+    y, p = _arrays(y, p)
+    total = y.sum()
+    if total == 0:
+        return 0.0
+    order = np.argsort(-p, kind="stable")
+    p_sorted, y_sorted = p[order], y[order]
+    # Replace each tie block's actuals by the block mean: the expected Lorenz curve.
+    starts = np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]])
+    sums = np.add.reduceat(y_sorted, starts)
+    sizes = np.diff(np.r_[starts, y_sorted.size])
+    y_expected = np.repeat(sums / sizes, sizes)
+    n = y.size
+    cumulative = np.cumsum(y_expected) / total
+    return float(cumulative.sum() / n - (n + 1) / (2 * n))
+
+
+def normalized_gini(y, p) -> float:
+    """Gini of y ordered by p over Gini of y ordered by y: 1 = perfect ranking, 0 = random."""
+    best = gini(y, y)
+    return float(gini(y, p) / best) if best != 0 else 0.0
+
+
+def spearman(y, p) -> float:
+    """Spearman rank correlation (average ranks for ties); 0 when either side is constant."""
+    y, p = _arrays(y, p)
+    if np.ptp(y) == 0 or np.ptp(p) == 0:
+        return 0.0
+    return float(stats.spearmanr(y, p).statistic)
+
+
+def _decile_index(p: np.ndarray) -> np.ndarray:
+    """Decile of each customer by p, 0 = highest; stable order breaks ties."""
+    order = np.argsort(-p, kind="stable")
+    decile = np.empty(p.size, dtype=np.int64)
+    for k, chunk in enumerate(np.array_split(order, 10)):
+        decile[chunk] = k
+    return decile
+
+
+def decile_table(y, p) -> dict[str, list[float]]:
+    """Per decile of p (1 = highest): customers, mean predicted, mean actual, actual share."""
+    y, p = _arrays(y, p)
+    decile = _decile_index(p)
+    counts = np.bincount(decile, minlength=10)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_p = np.bincount(decile, weights=p, minlength=10) / counts
+        mean_y = np.bincount(decile, weights=y, minlength=10) / counts
+        share = np.bincount(decile, weights=y, minlength=10) / y.sum() if y.sum() else np.zeros(10)
+    return {
+        "decile": list(range(1, 11)),
+        "customers": counts.astype(float).tolist(),
+        "mean_predicted": mean_p.tolist(),
+        "mean_actual": mean_y.tolist(),
+        "actual_share": share.tolist(),
+    }
+
+
+def decile_calibration_error(y, p) -> float:
+    """Mean over the deciles of p of |mean p - mean y| / mean y.
+
+    Deciles whose mean actual is 0 have no percentage error and are left out; if every
+    decile has mean actual 0 the error is undefined (nan).
+    """
+    table = decile_table(y, p)
+    mean_p = np.asarray(table["mean_predicted"])
+    mean_y = np.asarray(table["mean_actual"])
+    ok = np.isfinite(mean_y) & (mean_y > 0)
+    if not ok.any():
+        return float("nan")
+    return float(np.mean(np.abs(mean_p[ok] - mean_y[ok]) / mean_y[ok]))
+
+
+def top_decile_lift(y, p) -> float:
+    """Share of total y captured by the top 10% by p, divided by 0.10 (ties averaged)."""
+    y, p = _arrays(y, p)
+    total = y.sum()
+    if total == 0:
+        return 0.0
+    order = np.argsort(-p, kind="stable")
+    p_sorted, y_sorted = p[order], y[order]
+    starts = np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]])
+    sizes = np.diff(np.r_[starts, y_sorted.size])
+    y_expected = np.repeat(np.add.reduceat(y_sorted, starts) / sizes, sizes)
+    k = y.size / 10
+    whole = int(np.floor(k))
+    captured = y_expected[:whole].sum() + (k - whole) * (y_expected[whole] if whole < y.size else 0.0)
+    return float(captured / total / 0.10)
+
+
+def aggregate_bias(y, p) -> float:
+    """sum(p) / sum(y) - 1: +0.10 = the total is over-forecast by 10%."""
+    y, p = _arrays(y, p)
+    total = y.sum()
+    return float(p.sum() / total - 1) if total != 0 else float("nan")
+
+
+def interval_coverage(y, lower, upper) -> float:
+    """Share of customers with lower <= y <= upper."""
+    y, lower = _arrays(y, lower)
+    _, upper = _arrays(y, upper)
+    return float(np.mean((lower <= y) & (y <= upper)))
+
+
+def regression_metrics(y, p) -> dict[str, float]:
+    """Every point-forecast metric of DESIGN.md under its stable key."""
+    y, p = _arrays(y, p)
+    err = p - y
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    return {
+        "normalized_gini": normalized_gini(y, p),
+        "spearman": spearman(y, p),
+        "top_decile_lift": top_decile_lift(y, p),
+        "mae": float(np.mean(np.abs(err))),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "r2": float(1 - np.sum(err**2) / ss_tot) if ss_tot > 0 else float("nan"),
+        "bias": aggregate_bias(y, p),
+        "decile_mape": decile_calibration_error(y, p),
+        "customers": float(y.size),
+        "actual_total": float(y.sum()),
+        "predicted_total": float(p.sum()),
+    }

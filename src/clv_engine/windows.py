@@ -1,0 +1,202 @@
+"""Automatic choice of the (lookback, horizon) pair by a backtest inside the data.
+
+For each pair of the grid (``windows.lookback_months`` x ``windows.horizon_months``):
+
+1. the training cutoffs are the production ones (:func:`timeline.training_cutoffs` from
+   ``as_of``), so every label ends on or before ``as_of``; a pair none of whose cutoffs
+   fits the history is *skipped* with the reason;
+2. a pair is *eligible* when the customers known at its newest cutoff number at least
+   ``min_customers`` or ``min_share`` of the customers known at ``as_of``;
+3. an eligible pair is scored on a grouped holdout: a seeded ``holdout_share`` of the
+   customers known at the newest cutoff is set aside (from every cutoff), a small CatBoost
+   (``search_iterations`` trees, at most ``search_max_customers`` customers, said in the
+   output) learns on the rest, and the held-out customers are scored on the newest
+   horizon ``(as_of - H, as_of]``:
+   ``score = mean(normalized Gini, Spearman, 1 - min(decile MAPE, 1))``.
+
+The grouped holdout needs no more history than production training does, so short logs
+can still choose; the out-of-time backtest is the evaluate stage's job.
+The best score wins; ties go to the shorter horizon, then the shorter lookback. A
+single value in params pins that dimension; when both are pinned nothing is searched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import polars as pl
+
+from . import metrics
+from .dataset import build_dataset
+from .features import feature_names
+from .model import CatBoostSpendModel, ModelConfig
+from .params import Params
+from .timeline import DataRangeError, add_months, horizon_days, training_cutoffs
+
+__all__ = ["PairResult", "WindowChoice", "composite_score", "select_windows"]
+
+
+@dataclass(frozen=True)
+class PairResult:
+    lookback_months: int
+    horizon_months: int
+    status: str  # scored | skipped | ineligible | pinned
+    reason: str
+    test_cutoff: str | None = None
+    train_cutoffs: str = ""
+    customers: int = 0
+    share_of_base: float = 0.0
+    normalized_gini: float | None = None
+    spearman: float | None = None
+    decile_mape: float | None = None
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class WindowChoice:
+    lookback_months: int
+    horizon_months: int
+    horizon_days: int  # from as_of
+    as_of: str
+    searched: bool
+    score: float | None
+    method: str
+
+
+def composite_score(gini: float, rho: float, decile_mape: float) -> float:
+    """mean(normalized Gini, Spearman, 1 - min(decile MAPE, 1)); a nan MAPE counts as 1."""
+    calibration = 1.0 - min(decile_mape, 1.0) if np.isfinite(decile_mape) else 0.0
+    return float(np.mean([gini, rho, calibration]))
+
+
+def select_windows(
+    orders: pl.DataFrame,
+    as_of: dt.date,
+    params: Params,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> tuple[WindowChoice, pl.DataFrame]:
+    """The chosen pair and the whole grid (one row per pair, see :class:`PairResult`)."""
+    w = params.windows
+    lookbacks, horizons = w.grid("lookback_months"), w.grid("horizon_months")
+    history = orders.filter(pl.col("order_date") <= as_of)
+    first_order = history["order_date"].min()
+    base = history["customer_id"].n_unique()
+    pairs = [(lb, h) for h in sorted(horizons) for lb in sorted(lookbacks)]
+    pinned = len(pairs) == 1
+    method = (
+        "pinned by params"
+        if pinned
+        else f"backtest with a small CatBoost ({w.search_iterations} trees, at most "
+        f"{w.search_max_customers:,} customers per cutoff, seed {params.seed})"
+    )
+    results: list[PairResult] = []
+    for k, (lookback, horizon) in enumerate(pairs, start=1):
+        result = _evaluate_pair(history, as_of, lookback, horizon, first_order, base, params, pinned)
+        results.append(result)
+        shown = f"score {result.score:.3f}" if result.score is not None else result.status
+        progress(f"window pair {k} of {len(pairs)}: lookback {lookback} m, horizon {horizon} m: {shown}")
+
+    grid = pl.DataFrame([asdict(r) for r in results], infer_schema_length=None)
+    usable = [r for r in results if r.status in ("scored", "pinned")]
+    if not usable:
+        reasons = "; ".join(f"({r.lookback_months} m, {r.horizon_months} m): {r.reason}" for r in results)
+        raise DataRangeError(
+            f"no (lookback, horizon) pair fits this log up to as_of {as_of}: {reasons}. Use a longer log, "
+            "a later as_of, or shorter windows.lookback_months / windows.horizon_months, or fewer "
+            "training.n_cutoffs."
+        )
+    best = min(usable, key=lambda r: (-(r.score or 0.0), r.horizon_months, r.lookback_months))
+    choice = WindowChoice(
+        lookback_months=best.lookback_months,
+        horizon_months=best.horizon_months,
+        horizon_days=horizon_days(as_of, best.horizon_months),
+        as_of=as_of.isoformat(),
+        searched=not pinned,
+        score=best.score,
+        method=method,
+    )
+    return choice, grid
+
+
+def _evaluate_pair(
+    history: pl.DataFrame,
+    as_of: dt.date,
+    lookback: int,
+    horizon: int,
+    first_order: dt.date,
+    base: int,
+    params: Params,
+    pinned: bool,
+) -> PairResult:
+    t, w = params.training, params.windows
+    plan = training_cutoffs(as_of, horizon, lookback, t.n_cutoffs, t.spacing_months, first_order)
+    newest = add_months(as_of, -horizon)
+    common = {"lookback_months": lookback, "horizon_months": horizon, "test_cutoff": newest.isoformat()}
+    if not plan.cutoffs:
+        earliest = add_months(newest, -lookback) + dt.timedelta(days=1)
+        return PairResult(
+            **common,
+            status="skipped",
+            reason=f"needs history from {earliest} (lookback + horizon before as_of); "
+            f"the log starts {first_order}",
+        )
+    newest = max(plan.cutoffs)
+    known = history.filter(pl.col("order_date") <= newest)["customer_id"].unique().sort()
+    share = known.len() / base
+    common |= {
+        "test_cutoff": newest.isoformat(),
+        "train_cutoffs": " ".join(c.isoformat() for c in sorted(plan.cutoffs)),
+        "customers": known.len(),
+        "share_of_base": round(share, 6),
+    }
+    if known.len() < w.min_customers and share < w.min_share:
+        return PairResult(
+            **common,
+            status="ineligible",
+            reason=f"{known.len()} customers at {newest}: fewer than windows.min_customers "
+            f"({w.min_customers}) and under windows.min_share ({w.min_share:.0%}) of {base}",
+        )
+    if pinned:
+        return PairResult(**common, status="pinned", reason="the only pair in params: not searched")
+
+    rng = np.random.default_rng(params.seed)
+    if known.len() > w.search_max_customers:
+        known = known.sample(w.search_max_customers, seed=int(rng.integers(2**31))).sort()
+    held_out = known.sample(fraction=w.holdout_share, seed=int(rng.integers(2**31)))
+    data = build_dataset(
+        history,
+        plan.cutoffs,
+        lookback,
+        horizon,
+        params.features,
+        params.lifecycle,
+        params.labels,
+        customers=known,
+    )
+    is_held_out = pl.col("customer_id").is_in(held_out.implode())
+    train = data.filter(~is_held_out)
+    test = data.filter(is_held_out & (pl.col("cutoff") == newest))
+    if train.height == 0 or test.height == 0:
+        return PairResult(**common, status="ineligible", reason="too few customers to hold some out")
+    names = feature_names(params.features)
+    categorical = feature_names(params.features, kinds=("categorical",))
+    config = ModelConfig(iterations=w.search_iterations, learning_rate=0.1, depth=4, seed=params.seed)
+    model = CatBoostSpendModel(names, categorical, config).fit(train)
+    y, p = test["label_revenue"].to_numpy(), model.predict(test)
+    gini, rho, dmape = (
+        metrics.normalized_gini(y, p),
+        metrics.spearman(y, p),
+        metrics.decile_calibration_error(y, p),
+    )
+    return PairResult(
+        **common,
+        status="scored",
+        reason="",
+        normalized_gini=round(gini, 6),
+        spearman=round(rho, 6),
+        decile_mape=round(dmape, 6),
+        score=round(composite_score(gini, rho, dmape), 6),
+    )

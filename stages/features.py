@@ -1,0 +1,69 @@
+"""DVC stage features: stacked training rows at past cutoffs and scoring rows at as_of."""
+
+import argparse
+import json
+
+import polars as pl
+
+from clv_engine.dataset import build_dataset
+from clv_engine.features import customer_table
+from clv_engine.io import write_json, write_parquet
+from clv_engine.params import load_params
+from clv_engine.stage import progress, run_stage
+from clv_engine.timeline import DataRangeError, resolve_as_of_for, training_cutoffs
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--orders", required=True)
+    parser.add_argument("--selected", required=True, help="output of the windows stage")
+    parser.add_argument("--training", required=True, help="stacked training rows (Parquet)")
+    parser.add_argument("--scoring", required=True, help="customer table at as_of (Parquet)")
+    parser.add_argument("--report", required=True)
+
+
+def main(args: argparse.Namespace) -> str:
+    params = load_params(args.params)
+    orders = pl.read_parquet(args.orders)
+    as_of = resolve_as_of_for(orders, params.as_of)
+    with open(args.selected, encoding="utf-8") as fh:
+        chosen = json.load(fh)
+    lookback, horizon = chosen["lookback_months"], chosen["horizon_months"]
+    if chosen["as_of"] != as_of.isoformat():
+        raise DataRangeError(
+            f"{args.selected} was made for as_of {chosen['as_of']}, not {as_of}: rerun dvc repro"
+        )
+    first_order = orders["order_date"].min()
+    t = params.training
+    plan = training_cutoffs(as_of, horizon, lookback, t.n_cutoffs, t.spacing_months, first_order)
+    if not plan.cutoffs:
+        raise DataRangeError(
+            f"no training cutoff fits lookback {lookback} m + horizon {horizon} m before {as_of}"
+        )
+    progress(f"{len(plan.cutoffs)} training cutoffs: {', '.join(map(str, sorted(plan.cutoffs)))}")
+    training = build_dataset(
+        orders, plan.cutoffs, lookback, horizon, params.features, params.lifecycle, params.labels
+    )
+    scoring = customer_table(orders, as_of, lookback, horizon, params.features, params.lifecycle)
+    rows = dict(training.group_by("cutoff").len().sort("cutoff").iter_rows())
+    report = {
+        "as_of": as_of.isoformat(),
+        "lookback_months": lookback,
+        "horizon_months": horizon,
+        "training_cutoffs": [c.isoformat() for c in sorted(plan.cutoffs)],
+        "cutoffs_outside_history": [c.isoformat() for c in sorted(plan.skipped)],
+        "training_rows_per_cutoff": {c.isoformat(): n for c, n in rows.items()},
+        "training_rows": training.height,
+        "training_label_buyers_share": round(float(training["label_bought"].mean()), 6),
+        "scoring_customers": scoring.height,
+    }
+    write_parquet(training, args.training)
+    write_parquet(scoring, args.scoring)
+    write_json(report, args.report)
+    n_cutoffs = len(plan.cutoffs)
+    return (
+        f"{training.height:,} training rows over {n_cutoffs} cutoffs, {scoring.height:,} customers at {as_of}"
+    )
+
+
+if __name__ == "__main__":
+    run_stage("features", add_arguments, main)

@@ -1,0 +1,133 @@
+"""Hand-computed fixtures for every feature family (cutoff 2020-12-31, lookback 12 months).
+
+The lookback window is (2019-12-31, 2020-12-31], 366 days (2020 is a leap year).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+from tests.helpers import orders_of
+
+from clv_engine.features import FEATURES, customer_table, feature_names
+from clv_engine.params import FeatureParams, LifecycleParams
+
+CUTOFF = dt.date(2020, 12, 31)
+
+ROWS = [
+    # A: one order before the window, three purchases and a return inside it
+    ("A", "2019-06-01", 200),
+    ("A", "2020-01-01", 100),
+    ("A", "2020-03-01", 50),
+    ("A", "2020-03-01", 10),  # same day: the same order (60)
+    ("A", "2020-12-01", 40),
+    ("A", "2020-12-15", -20),  # a return order
+    ("A", "2021-01-05", 999),  # after the cutoff: invisible
+    # B: one purchase on the cutoff day
+    ("B", "2020-12-31", 30),
+    # C: first seen after the cutoff: absent
+    ("C", "2021-01-02", 5),
+    # D: only a return
+    ("D", "2020-06-01", -15),
+    # E: a purchase every 10 days
+    ("E", "2020-12-01", 10),
+    ("E", "2020-12-11", 10),
+    ("E", "2020-12-21", 10),
+]
+
+
+@pytest.fixture(scope="module")
+def table():
+    out = customer_table(orders_of(ROWS), CUTOFF, 12, 6, FeatureParams(), LifecycleParams())
+    return {r["customer_id"]: r for r in out.iter_rows(named=True)}
+
+
+def test_population_is_customers_known_at_cutoff(table):
+    assert sorted(table) == ["A", "B", "D", "E"]
+
+
+def test_anchors_and_lifecycle(table):
+    a = table["A"]
+    assert a["tenure_days"] == 579 and a["recency_days"] == 30
+    assert (a["customer_stage"], a["status_segment"], a["behaviour"]) == ("Loyal", "Active", "long-cycle")
+    assert a["last_purchase_month_sin"] == pytest.approx(-0.5)
+    assert a["last_purchase_month_cos"] == pytest.approx(math.sqrt(3) / 2)
+    b = table["B"]
+    assert (b["tenure_days"], b["recency_days"], b["customer_stage"], b["behaviour"]) == (
+        0,
+        0,
+        "New",
+        "one-time",
+    )
+    assert b["active_last_30d"] is True and a["active_last_30d"] is False  # A's order is 30 days old
+    d = table["D"]
+    assert d["recency_days"] == d["tenure_days"] == 213 and d["n_orders"] == 0
+
+
+def test_lookback_aggregates(table):
+    a = table["A"]
+    assert a["n_orders"] == 3 and a["revenue_sum"] == pytest.approx(180)
+    assert a["avg_order_value"] == pytest.approx(200 / 3) and a["max_order_value"] == 100
+    assert a["log_revenue_sum"] == pytest.approx(math.log1p(180))
+    assert a["returns_count"] == 1 and a["return_share"] == pytest.approx(0.1)
+    assert a["is_repeat_buyer"] is True and table["B"]["is_repeat_buyer"] is False
+    d = table["D"]
+    assert d["revenue_sum"] == -15 and d["log_revenue_sum"] == 0 and d["avg_order_value"] is None
+    assert d["return_share"] == 0.0
+
+
+def test_cadence(table):
+    a = table["A"]  # gaps 60 and 275 days
+    assert a["gap_mean_days"] == pytest.approx(167.5) and a["gap_median_days"] == pytest.approx(167.5)
+    assert a["gap_std_days"] == pytest.approx(215 / math.sqrt(2))
+    assert (a["gap_min_days"], a["gap_max_days"]) == (60, 275)
+    assert a["gap_cv"] == pytest.approx(215 / math.sqrt(2) / 167.5)
+    assert a["regularity_index"] == pytest.approx(1 / (1 + a["gap_cv"]))
+    e = table["E"]
+    assert e["gap_cv"] == 0 and e["regularity_index"] == 1 and e["behaviour"] == "regular"
+    assert table["B"]["gap_mean_days"] is None and table["B"]["gap_cv"] is None
+
+
+def test_rates(table):
+    a = table["A"]
+    assert a["observed_days"] == 367  # min(579, 366) + 1
+    assert a["spend_per_day"] == pytest.approx(180 / 367)
+    assert a["orders_per_month"] == pytest.approx(3 / (367 / (365.25 / 12)))
+    assert a["recency_over_gap"] == pytest.approx(30 / 167.5)
+    assert table["B"]["observed_days"] == 1 and table["B"]["spend_per_day"] == 30
+
+
+def test_recent_activity(table):
+    a = table["A"]
+    assert (a["revenue_last_30d"], a["orders_last_30d"]) == (-20, 0)  # the 30-day-old order is out
+    assert (a["revenue_last_90d"], a["orders_last_90d"]) == (20, 1)
+    assert (a["revenue_last_365d"], a["orders_last_365d"]) == (80, 2)  # 2020-01-01 is 365 days old
+    assert a["trend_90d"] == 1.0  # 40 in the last 90 days, nothing in the 90 before
+    assert table["D"]["trend_90d"] == 0.0
+
+
+def test_btyd_statistics(table):
+    a = table["A"]  # purchase days 2019-06-01, 2020-01-01, 2020-03-01, 2020-12-01
+    assert (a["frequency"], a["recency_tx_days"], a["age_T_days"]) == (3, 549, 579)
+    assert a["mean_repeat_spend"] == pytest.approx(200 / 3)
+    b = table["B"]
+    assert (b["frequency"], b["recency_tx_days"], b["age_T_days"], b["mean_repeat_spend"]) == (0, 0, 0, None)
+
+
+def test_season(table):
+    a = table["A"]
+    # horizon 181 days; last year's window (2020-01-01, 2020-06-30] held 60 of A's 100
+    assert a["season_share_customer"] == pytest.approx(0.6)
+    # base: purchases after 2020-01-01: A 60 + 40, B 30, E 30 -> 60 / 160
+    assert a["season_share_base"] == pytest.approx(60 / 160)
+    assert a["cutoff_month_sin"] == pytest.approx(math.sin(2 * math.pi * 365 / 365.25))
+    assert table["D"]["season_share_customer"] is None
+
+
+def test_every_feature_is_documented_and_present():
+    out = customer_table(orders_of(ROWS), CUTOFF, 12, 6, FeatureParams(), LifecycleParams())
+    assert out.columns == ["customer_id", "cutoff", *[f.name for f in FEATURES]]
+    assert all(f.definition and f.unit for f in FEATURES)
+    assert "customer_id" not in feature_names(FeatureParams())
