@@ -110,10 +110,9 @@ class IngestParams:
 
 def _increasing(section: str, names: tuple[str, ...], values: tuple[float, ...]) -> None:
     for i in range(len(names) - 1):
-        if not values[i] < values[i + 1]:
-            raise ParamsError(
-                f"{section}.{names[i]} ({values[i]}) must be smaller than {section}.{names[i + 1]} ({values[i + 1]})"
-            )
+        (a, va), (b, vb) = (names[i], values[i]), (names[i + 1], values[i + 1])
+        if not va < vb:
+            raise ParamsError(f"{section}.{a} ({va}) must be smaller than {section}.{b} ({vb})")
 
 
 @dataclass(frozen=True)
