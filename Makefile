@@ -28,12 +28,16 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src stages tests
-	$(BIN)/ruff check src stages tests
+	$(BIN)/ruff format --check src stages tests benchmarks
+	$(BIN)/ruff check src stages tests benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff format src stages tests
-	$(BIN)/ruff check --fix src stages tests
+	$(BIN)/ruff format src stages tests benchmarks
+	$(BIN)/ruff check --fix src stages tests benchmarks
+
+## Benchmark: synthetic logs of 100k, 1M and 10M rows; prints figures, writes bench-results/bench.json.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py $(if $(SIZES),--sizes $(SIZES),)
 
 clean-env:
 	rm -rf $(VENV)
