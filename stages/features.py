@@ -5,12 +5,11 @@ import json
 
 import polars as pl
 
-from clv_engine.dataset import build_dataset
-from clv_engine.features import customer_table
+from clv_engine.dataset import build_dataset, customer_rows
 from clv_engine.io import write_json, write_parquet
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
-from clv_engine.timeline import DataRangeError, resolve_as_of_for, training_cutoffs
+from clv_engine.timeline import DataRangeError, horizon_days, resolve_as_of_for, training_cutoffs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,12 +42,14 @@ def main(args: argparse.Namespace) -> str:
     training = build_dataset(
         orders, plan.cutoffs, lookback, horizon, params.features, params.lifecycle, params.labels
     )
-    scoring = customer_table(orders, as_of, lookback, horizon, params.features, params.lifecycle)
+    scoring, fits = customer_rows(orders, as_of, lookback, horizon, params.features, params.lifecycle)
     rows = dict(training.group_by("cutoff").len().sort("cutoff").iter_rows())
     report = {
         "as_of": as_of.isoformat(),
         "lookback_months": lookback,
         "horizon_months": horizon,
+        "horizon_days": horizon_days(as_of, horizon),
+        "btyd_at_as_of": fits.as_dict(),
         "training_cutoffs": [c.isoformat() for c in sorted(plan.cutoffs)],
         "cutoffs_outside_history": [c.isoformat() for c in sorted(plan.skipped)],
         "training_rows_per_cutoff": {c.isoformat(): n for c, n in rows.items()},

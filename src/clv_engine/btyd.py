@@ -103,15 +103,22 @@ def _bg_log_likelihood(params: np.ndarray, x, t_x, T) -> np.ndarray:
     return a1 + np.logaddexp(a2, a3)
 
 
+def _unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows and their counts: the likelihood is a weighted sum over them."""
+    stacked = np.column_stack(columns)
+    unique, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [unique[:, i] for i in range(unique.shape[1])], counts.astype(np.float64)
+
+
 def fit_beta_geo(frequency, recency, age, start=(1.0, 1.0, 1.0, 1.0)) -> BetaGeoFit:
     """Maximum-likelihood BG/NBD on (x, t_x, T) arrays in one time unit."""
     x, t_x, T = _as_float(frequency, recency, age)
     if x.size == 0:
         raise ValueError("BG/NBD needs at least one customer")
+    (ux, ut, uT), weight = _unique_rows(x, t_x, T)
 
     def objective(log_params: np.ndarray) -> float:
-        ll = _bg_log_likelihood(np.exp(log_params), x, t_x, T)
-        value = -float(np.sum(ll))
+        value = -float(np.dot(weight, _bg_log_likelihood(np.exp(log_params), ux, ut, uT)))
         return value if np.isfinite(value) else 1e300
 
     result = _minimize(objective, np.log(np.asarray(start, dtype=float)))
@@ -140,21 +147,39 @@ def fit_gamma_gamma(frequency, mean_spend, start=(1.0, 1.0, 1.0)) -> GammaGammaF
     x, m = x[keep], m[keep]
     if x.size < 2:
         raise ValueError("Gamma-Gamma needs at least two customers with a repeat purchase and spend > 0")
+    (ux, um), weight = _unique_rows(x, m)
 
     def objective(log_params: np.ndarray) -> float:
-        value = -float(np.sum(_gg_log_likelihood(np.exp(log_params), x, m)))
+        value = -float(np.dot(weight, _gg_log_likelihood(np.exp(log_params), ux, um)))
         return value if np.isfinite(value) else 1e300
 
-    # Start from the method of moments on the mean spends, which the optimiser refines.
     result = _minimize(objective, np.log(np.asarray(start, dtype=float)))
     p, q, gamma = np.exp(result.x)
     return GammaGammaFit(float(p), float(q), float(gamma), float(-result.fun), int(x.size))
 
 
+_LOG_BOUNDS = (-10.0, 15.0)
+
+
 def _minimize(objective, x0: np.ndarray) -> optimize.OptimizeResult:
-    """Nelder-Mead to get close, then L-BFGS-B to polish: robust and deterministic."""
-    first = optimize.minimize(
-        objective, x0, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10}
+    """Bounded L-BFGS-B in log-parameter space; more starts and a polish only when needed.
+
+    An unbounded single start can drift towards a degenerate boundary (for Gamma-Gamma on
+    the full CDNOW log: p -> inf, gamma -> 0, a log-likelihood 259 worse than the interior
+    optimum). So the search is bounded, and when the first solution fails or sits on a
+    bound, three more starts are tried and the best is polished with Nelder-Mead.
+    """
+    bounds = [_LOG_BOUNDS] * x0.size
+    best = optimize.minimize(objective, x0, method="L-BFGS-B", bounds=bounds)
+    on_bound = np.any(np.isclose(best.x, _LOG_BOUNDS[0]) | np.isclose(best.x, _LOG_BOUNDS[1]))
+    if best.success and not on_bound:
+        return best
+    for start in (np.zeros(x0.size), np.full(x0.size, 1.0), np.full(x0.size, -1.0)):
+        result = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds)
+        if result.fun < best.fun:
+            best = result
+    polish = optimize.minimize(
+        objective, best.x, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-11}
     )
-    second = optimize.minimize(objective, first.x, method="L-BFGS-B", bounds=[(-20, 20)] * x0.size)
-    return second if second.fun <= first.fun else first
+    inside = np.all((polish.x >= _LOG_BOUNDS[0]) & (polish.x <= _LOG_BOUNDS[1]))
+    return polish if polish.fun < best.fun and inside else best

@@ -13,13 +13,27 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from .baselines import BtydFits, add_btyd_columns
 from .features import customer_table
 from .params import FeatureParams, LabelParams, LifecycleParams
 from .timeline import horizon_days, labels
 
-__all__ = ["LABEL_COLUMNS", "build_dataset", "split_by_time"]
+__all__ = ["LABEL_COLUMNS", "build_dataset", "customer_rows", "split_by_time"]
 
 LABEL_COLUMNS = ("horizon_days", "label_revenue", "label_bought")
+
+
+def customer_rows(
+    orders: pl.DataFrame,
+    cutoff: dt.date,
+    lookback_months: int,
+    horizon_months: int,
+    features: FeatureParams,
+    rules: LifecycleParams,
+) -> tuple[pl.DataFrame, BtydFits]:
+    """The customer table at ``cutoff`` plus the BTYD columns fitted on it (no labels)."""
+    table = customer_table(orders, cutoff, lookback_months, horizon_months, features, rules)
+    return add_btyd_columns(table, horizon_days(cutoff, horizon_months))
 
 
 def build_dataset(
@@ -41,7 +55,7 @@ def build_dataset(
     parts = []
     for cutoff in sorted(cutoffs):
         days = horizon_days(cutoff, horizon_months)
-        table = customer_table(orders, cutoff, lookback_months, horizon_months, features, rules)
+        table, _ = customer_rows(orders, cutoff, lookback_months, horizon_months, features, rules)
         lab = labels(orders, cutoff, days, label_params.floor_at_zero)
         parts.append(
             table.join(lab, on="customer_id", how="left").with_columns(pl.lit(days).alias("horizon_days"))

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .lifecycle import behaviour_expr, stage_expr, status_expr
+from .orders import canonical
 from .params import FeatureParams, LifecycleParams
 from .timeline import add_months, horizon_days
 
@@ -155,7 +156,7 @@ def customer_table(
     window_days = (cutoff - window_start).days
     h_days = horizon_days(cutoff, horizon_months)
 
-    past = orders.lazy().filter(pl.col("order_date") <= cutoff)
+    past = canonical(orders).filter(pl.col("order_date") <= cutoff)
     age = (c - pl.col("order_date")).dt.total_days()
     purchase = ~pl.col("is_return")
 

@@ -1,8 +1,30 @@
-"""The CatBoost spend model: features at a cutoff -> expected revenue over the horizon.
+"""The CLV model: features at a cutoff -> revenue over the horizon, p_active and an interval.
 
-Estimator conventions follow scikit-learn: ``__init__`` stores parameters, ``fit``
-learns and returns ``self``, learned state ends in ``_``. Frames go in (polars), numpy
-arrays come out. Predictions are never negative.
+Estimator conventions follow scikit-learn: ``__init__`` stores parameters, ``fit`` learns
+and returns ``self``, learned state ends in ``_``; frames go in (polars), numpy arrays come
+out. Predictions are never negative.
+
+Objectives (``model.objective``; the backtest decides which ships):
+
+- ``tweedie``: one CatBoost regressor with a Tweedie loss (log link; a point mass at zero
+  and a skewed positive part, the shape of customer revenue);
+- ``two_part``: P(buy) from a CatBoost classifier x E[revenue | buy] from a CatBoost
+  regressor on log1p(revenue) of buyers with Duan's smearing factor;
+- ``log_rmse``: CatBoost RMSE on log1p(revenue), back-transformed and rescaled so the
+  out-of-sample total matches.
+
+How many trees, and how wrong the model is out of sample, come from out-of-sample
+predictions: with two or more cutoffs, the model trained on the older ones predicts the
+newest (time-based validation); with one cutoff, customers are split into grouped folds.
+The final model is refitted on every row with the chosen number of trees.
+
+Intervals (``model.interval_level``): split-conformal on those out-of-sample predictions,
+Mondrian by bins of the prediction: in each bin, the finite-sample-corrected quantiles of
+actual / predicted give a multiplicative band, so intervals widen where values are large.
+Where the lower tail is the point mass at zero (customers who buy nothing), the lower end
+is 0 and the whole miscoverage goes to the upper end: an equal-tailed band would cover
+all the zeros and over-cover (about 95% for a 90% level). The band always contains the
+prediction.
 """
 
 from __future__ import annotations
@@ -11,63 +33,278 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from catboost import CatBoostRegressor, Pool
+from catboost import CatBoostClassifier, CatBoostRegressor, Pool
 
-__all__ = ["CatBoostSpendModel", "ModelConfig"]
+from .params import ModelParams
 
+__all__ = ["CLVModel", "IntervalCalibrator", "fit_catboost", "predict_catboost", "tweedie_regressor"]
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """CatBoost knobs; ``loss`` is any CatBoost regression loss string."""
-
-    loss: str = "Tweedie:variance_power=1.5"
-    iterations: int = 1000
-    learning_rate: float = 0.05
-    depth: int = 6
-    l2_leaf_reg: float = 3.0
-    early_stopping_rounds: int = 100
-    thread_count: int = 2
-    seed: int = 42
+_MIN_TREES = 50
+_OFFSET_FLOOR = 0.01  # currency: the smallest BTYD forecast the log offset takes
 
 
-class CatBoostSpendModel:
-    """Gradient-boosted trees on the customer table, label = revenue in the horizon."""
+def _pool(
+    frame: pl.DataFrame,
+    features: list[str],
+    categorical: list[str],
+    label: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
+) -> Pool:
+    data = frame.select(features).to_pandas()
+    for name in categorical:
+        data[name] = data[name].astype(str)
+    return Pool(data, label=label, cat_features=categorical, baseline=offset)
 
-    def __init__(self, features: list[str], categorical: list[str], config: ModelConfig) -> None:
+
+def fit_catboost(
+    kind: str,
+    loss: str,
+    train: Pool,
+    params: ModelParams,
+    seed: int,
+    iterations: int,
+    valid: Pool | None = None,
+) -> CatBoostRegressor | CatBoostClassifier:
+    """One seeded CatBoost model; early stopping when ``valid`` is given."""
+    cls = CatBoostClassifier if kind == "classifier" else CatBoostRegressor
+    model = cls(
+        loss_function=loss,
+        iterations=iterations,
+        learning_rate=params.learning_rate,
+        depth=params.depth,
+        l2_leaf_reg=params.l2_leaf_reg,
+        random_seed=seed,
+        thread_count=params.thread_count,
+        allow_writing_files=False,
+        verbose=False,
+    )
+    model.fit(
+        train,
+        eval_set=valid,
+        early_stopping_rounds=params.early_stopping_rounds if valid is not None else None,
+        use_best_model=valid is not None,
+    )
+    # CatBoost stamps each model with a random guid and the training time: drop them so
+    # that the same data and seed give the same bytes.
+    metadata = model.get_metadata()
+    for key in ("model_guid", "train_finish_time"):
+        if key in metadata:
+            del metadata[key]
+    return model
+
+
+@dataclass
+class IntervalCalibrator:
+    """Mondrian split-conformal band on the ratio actual / predicted, by prediction bins."""
+
+    level: float
+    n_bins: int
+
+    def fit(self, predicted: np.ndarray, actual: np.ndarray) -> IntervalCalibrator:
+        predicted = np.maximum(np.asarray(predicted, dtype=float), 1e-9)
+        actual = np.asarray(actual, dtype=float)
+        self.edges_ = np.unique(np.quantile(predicted, np.linspace(0, 1, self.n_bins + 1)[1:-1]))
+        bins = np.searchsorted(self.edges_, predicted, side="right")
+        ratio = actual / predicted
+        alpha = 1 - self.level
+        lower, upper = [], []
+        for b in range(self.edges_.size + 1):
+            r = np.sort(ratio[bins == b])
+            n = r.size
+            if n == 0:
+                lower.append(0.0)
+                upper.append(float(np.max(ratio)))
+                continue
+            # Finite-sample conformal ranks: the ceil((n + 1)(1 - alpha / 2))-th smallest for
+            # the upper end, the floor((n + 1) alpha / 2)-th for the lower end (0 if below 1).
+            k_hi = min(n, int(np.ceil((n + 1) * (1 - alpha / 2))))
+            k_lo = int(np.floor((n + 1) * alpha / 2))
+            low = float(r[k_lo - 1]) if k_lo >= 1 else 0.0
+            if low <= 0.0 and r[0] >= 0.0:
+                # The lower tail is the point mass at zero (no purchase): a lower end of 0
+                # covers all of it, so the whole miscoverage goes to the upper tail.
+                k_hi = min(n, int(np.ceil((n + 1) * self.level)))
+                low = 0.0
+            upper.append(float(r[k_hi - 1]))
+            lower.append(low)
+        self.lower_ratio_ = np.asarray(lower)
+        self.upper_ratio_ = np.asarray(upper)
+        return self
+
+    def interval(self, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper), with lower <= predicted <= upper and lower >= 0."""
+        predicted = np.asarray(predicted, dtype=float)
+        bins = np.searchsorted(self.edges_, np.maximum(predicted, 1e-9), side="right")
+        lower = np.minimum(predicted * self.lower_ratio_[bins], predicted)
+        upper = np.maximum(predicted * self.upper_ratio_[bins], predicted)
+        return np.maximum(lower, 0.0), upper
+
+
+def _trees(model) -> int:
+    return model[1].tree_count_ if isinstance(model, tuple) else model.tree_count_
+
+
+def tweedie_regressor(
+    train: pl.DataFrame,
+    features: list[str],
+    categorical: list[str],
+    params: ModelParams,
+    seed: int,
+    iterations: int,
+):
+    """A plain Tweedie regressor on label_revenue (the window search's small model)."""
+    pool = _pool(train, features, categorical, train["label_revenue"].to_numpy())
+    loss = f"Tweedie:variance_power={params.tweedie_variance_power}"
+    return fit_catboost("regressor", loss, pool, params, seed, iterations)
+
+
+def predict_catboost(model, frame: pl.DataFrame, features: list[str], categorical: list[str]) -> np.ndarray:
+    """Predictions of a regressor on the revenue scale, never negative."""
+    return np.clip(np.asarray(model.predict(_pool(frame, features, categorical)), dtype=float), 0.0, None)
+
+
+class CLVModel:
+    """Revenue over the horizon, P(at least one purchase), and a prediction interval."""
+
+    def __init__(self, features: list[str], categorical: list[str], params: ModelParams, seed: int) -> None:
         self.features = features
         self.categorical = categorical
-        self.config = config
+        self.params = params
+        self.seed = seed
 
-    def _pool(self, frame: pl.DataFrame, label: str | None = None) -> Pool:
-        data = frame.select(self.features).to_pandas()
-        for name in self.categorical:
-            data[name] = data[name].astype(str)
-        y = frame[label].to_numpy() if label is not None else None
-        return Pool(data, label=y, cat_features=self.categorical)
+    # -- fitting -------------------------------------------------------------------------
 
-    def fit(self, train: pl.DataFrame, valid: pl.DataFrame | None = None, label: str = "label_revenue"):
-        c = self.config
-        self.model_ = CatBoostRegressor(
-            loss_function=c.loss,
-            iterations=c.iterations,
-            learning_rate=c.learning_rate,
-            depth=c.depth,
-            l2_leaf_reg=c.l2_leaf_reg,
-            random_seed=c.seed,
-            thread_count=c.thread_count,
-            allow_writing_files=False,
-            verbose=False,
+    def fit(self, dataset: pl.DataFrame) -> CLVModel:
+        """Learn from stacked training rows (features, label_revenue, label_bought, cutoff)."""
+        p = self.params
+        y = dataset["label_revenue"].to_numpy().astype(float)
+        bought = dataset["label_bought"].to_numpy().astype(int)
+
+        oos_value = np.full(dataset.height, np.nan)
+        oos_buy = np.full(dataset.height, np.nan)
+        trees_value, trees_buy = [], []
+        for train_idx, test_idx in self._folds(dataset):
+            test = dataset[test_idx]
+            value = self._fit_value(dataset, y, bought, train_idx, test_idx)
+            oos_value[test_idx] = self._predict_value(value, test)
+            trees_value.append(_trees(value))
+            clf = self._fit_one("classifier", "Logloss", dataset, bought, train_idx, test_idx, part="buy")
+            oos_buy[test_idx] = self._p_buy(clf, test)
+            trees_buy.append(clf.tree_count_)
+        self.trees_ = max(_MIN_TREES, int(np.median(trees_value)))
+        self.trees_buy_ = max(_MIN_TREES, int(np.median(trees_buy)))
+
+        scored = ~np.isnan(oos_value)
+        self.scale_ = 1.0
+        if p.objective == "log_rmse":
+            total = oos_value[scored].sum()
+            self.scale_ = float(y[scored].sum() / total) if total > 0 else 1.0
+        oos_value = oos_value * self.scale_
+        self.oos_ = {
+            "predicted": oos_value[scored],
+            "actual": y[scored],
+            "p_active": oos_buy[scored],
+            "bought": bought[scored],
+        }
+        self.intervals_ = IntervalCalibrator(p.interval_level, p.interval_bins).fit(
+            oos_value[scored], y[scored]
         )
-        eval_set = self._pool(valid, label) if valid is not None else None
-        self.model_.fit(
-            self._pool(train, label),
-            eval_set=eval_set,
-            early_stopping_rounds=c.early_stopping_rounds if eval_set is not None else None,
-            use_best_model=eval_set is not None,
+
+        every = np.arange(dataset.height)
+        self.value_model_ = self._fit_value(dataset, y, bought, every, None, trees=self.trees_)
+        self.buy_model_ = self._fit_one(
+            "classifier", "Logloss", dataset, bought, every, None, self.trees_buy_, "buy"
         )
         return self
 
+    def _folds(self, dataset: pl.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+        cutoffs = dataset["cutoff"].to_numpy()
+        newest = cutoffs.max()
+        if len(np.unique(cutoffs)) >= 2:
+            self.validation_ = f"time-based: trained on cutoffs before {newest}, validated on {newest}"
+            return [(np.flatnonzero(cutoffs < newest), np.flatnonzero(cutoffs == newest))]
+        k = self.params.cv_folds
+        ids = dataset["customer_id"].unique().sort()
+        shuffled = ids.gather(np.random.default_rng(self.seed).permutation(ids.len()))
+        folds = pl.DataFrame({"customer_id": shuffled, "fold": np.arange(ids.len()) % k})
+        fold = dataset.select("customer_id").join(folds, on="customer_id", how="left", maintain_order="left")
+        fold = fold["fold"].to_numpy()
+        self.validation_ = f"one cutoff ({newest}): {k} folds grouped by customer"
+        return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
+
+    def _offset(self, frame: pl.DataFrame, part: str) -> np.ndarray | None:
+        """Log-scale start of the boosting: the BTYD forecast (model.baseline = btyd)."""
+        if self.params.baseline != "btyd" or part == "buy":
+            return None
+        column = "btyd_expected_revenue" if part == "value" else "btyd_expected_spend"
+        value = frame[column].fill_null(0.0).fill_nan(0.0).to_numpy()
+        if self.params.objective == "tweedie" and part == "value":
+            return np.log(np.maximum(value, _OFFSET_FLOOR))
+        return np.log1p(np.maximum(value, 0.0))
+
+    def _fit_one(self, kind, loss, dataset, target, train_idx, test_idx, trees=None, part="value"):
+        def pool(idx):
+            rows = dataset[idx]
+            return _pool(rows, self.features, self.categorical, target[idx], self._offset(rows, part))
+
+        valid = None if test_idx is None else pool(test_idx)
+        return fit_catboost(
+            kind, loss, pool(train_idx), self.params, self.seed, trees or self.params.iterations, valid
+        )
+
+    def _fit_value(self, dataset, y, bought, train_idx, test_idx, trees=None):
+        """The revenue part: one regressor, or (classifier, spend regressor, smearing)."""
+        p = self.params
+        if p.objective == "tweedie":
+            loss = f"Tweedie:variance_power={p.tweedie_variance_power}"
+            return self._fit_one("regressor", loss, dataset, y, train_idx, test_idx, trees)
+        if p.objective == "log_rmse":
+            return self._fit_one("regressor", "RMSE", dataset, np.log1p(y), train_idx, test_idx, trees)
+        buyers_train = train_idx[bought[train_idx] == 1]
+        buyers_test = None if test_idx is None else test_idx[bought[test_idx] == 1]
+        target = np.log1p(y)
+        spend = self._fit_one(
+            "regressor", "RMSE", dataset, target, buyers_train, buyers_test, trees, part="spend"
+        )
+        rows = dataset[buyers_train]
+        fitted = spend.predict(
+            _pool(rows, self.features, self.categorical, offset=self._offset(rows, "spend"))
+        )
+        # Duan's smearing: E[1 + y | buy] = exp(f) * mean(exp(residual)).
+        smear = float(np.mean(np.exp(target[buyers_train] - fitted)))
+        clf = self._fit_one("classifier", "Logloss", dataset, bought, train_idx, test_idx, trees, part="buy")
+        return (clf, spend, smear)
+
+    # -- predicting ----------------------------------------------------------------------
+
+    def _p_buy(self, classifier, frame: pl.DataFrame) -> np.ndarray:
+        return classifier.predict_proba(_pool(frame, self.features, self.categorical))[:, 1]
+
+    def _predict_value(self, model, frame: pl.DataFrame) -> np.ndarray:
+        if self.params.objective == "tweedie":
+            raw = model.predict(
+                _pool(frame, self.features, self.categorical, offset=self._offset(frame, "value"))
+            )
+        elif self.params.objective == "log_rmse":
+            raw = np.expm1(
+                model.predict(
+                    _pool(frame, self.features, self.categorical, offset=self._offset(frame, "value"))
+                )
+            )
+        else:
+            clf, spend, smear = model
+            pool = _pool(frame, self.features, self.categorical, offset=self._offset(frame, "spend"))
+            given_buy = np.clip(np.exp(spend.predict(pool)) * smear - 1.0, 0.0, None)
+            raw = self._p_buy(clf, frame) * given_buy
+        return np.clip(np.asarray(raw, dtype=float), 0.0, None)
+
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
-        # For Tweedie/Poisson CatBoost already returns the mean on the revenue scale.
-        raw = self.model_.predict(self._pool(frame))
-        return np.clip(np.asarray(raw, dtype=np.float64), 0.0, None)
+        """Expected revenue over the horizon (currency), never negative."""
+        return self._predict_value(self.value_model_, frame) * self.scale_
+
+    def predict_p_active(self, frame: pl.DataFrame) -> np.ndarray:
+        """P(at least one purchase order in the horizon)."""
+        return self._p_buy(self.buy_model_, frame)
+
+    def predict_interval(self, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.intervals_.interval(predicted)

@@ -17,9 +17,18 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["ORDER_COLUMNS", "build_orders", "orders_report"]
+__all__ = ["ORDER_COLUMNS", "build_orders", "canonical", "orders_report"]
 
 ORDER_COLUMNS = ("customer_id", "order_key", "order_date", "revenue", "quantity", "n_lines", "is_return")
+
+
+def canonical(orders: pl.DataFrame) -> pl.LazyFrame:
+    """Orders sorted by their unique key, so that sums never depend on the input row order.
+
+    The sort is eager on purpose: in a lazy plan polars may drop a sort that only feeds a
+    group-by, and float sums would then follow the input order.
+    """
+    return orders.sort("customer_id", "order_date", "order_key").lazy()
 
 
 def build_orders(transactions: pl.DataFrame) -> pl.DataFrame:
@@ -34,10 +43,13 @@ def build_orders(transactions: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.lit("day:") + pl.col("order_date").dt.strftime("%Y-%m-%d"))
         .alias("order_key")
     )
+    # Sort the lines first: float sums must not depend on the order of the input file.
+    line_order = ["customer_id", "order_date", "order_id", "revenue", "quantity"]
     return (
-        transactions.lazy()
+        transactions.sort(line_order, nulls_last=True)  # eager: see canonical()
+        .lazy()
         .with_columns(key)
-        .group_by("customer_id", "order_key")
+        .group_by("customer_id", "order_key", maintain_order=True)
         .agg(
             pl.col("order_date").min(),
             pl.col("revenue").sum(),

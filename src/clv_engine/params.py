@@ -29,8 +29,10 @@ __all__ = [
     "IngestParams",
     "LabelParams",
     "LifecycleParams",
+    "ModelParams",
     "Params",
     "ParamsError",
+    "ScoreParams",
     "TrainingParams",
     "WindowParams",
     "load_params",
@@ -214,6 +216,44 @@ class WindowParams:
 
 
 @dataclass(frozen=True)
+class ModelParams:
+    """The CLV model (section ``model``); see :mod:`clv_engine.model` for the objectives."""
+
+    objective: Literal["tweedie", "two_part", "log_rmse"] = "tweedie"
+    tweedie_variance_power: float = field(default=1.5, metadata=_limits(1.01, 1.99))
+    # Feed the BG/NBD + Gamma-Gamma outputs at each cutoff to the model as features, and/or
+    # start the boosting from the BTYD forecast (baseline: btyd) so the trees learn
+    # multiplicative corrections to it.
+    use_btyd_features: bool = True
+    baseline: Literal["btyd", "none"] = "btyd"
+    iterations: int = field(default=2000, metadata=_limits(10, 20000))
+    learning_rate: float = field(default=0.03, metadata=_limits(0.001, 1.0))
+    depth: int = field(default=6, metadata=_limits(1, 12))
+    l2_leaf_reg: float = field(default=3.0, metadata=_limits(0.0))
+    early_stopping_rounds: int = field(default=100, metadata=_limits(5))
+    # CatBoost threads (the seed makes a run repeatable for a given thread count).
+    thread_count: int = field(default=2, metadata=_limits(1, 64))
+    # Grouped folds by customer when there is only one training cutoff.
+    cv_folds: int = field(default=4, metadata=_limits(2, 20))
+    interval_level: float = field(default=0.9, metadata=_limits(0.5, 0.99))
+    interval_bins: int = field(default=10, metadata=_limits(1, 100))
+
+
+@dataclass(frozen=True)
+class ScoreParams:
+    """Ranking and value tiers (section ``score``)."""
+
+    # Upper share of customers (by rank) of each tier: Top 1%, Top 5%, Top 10%, Top 25%,
+    # Top 50%; everyone else is Bottom 50%.
+    tier_shares: tuple[float, ...] = (0.01, 0.05, 0.10, 0.25, 0.50)
+
+    def __post_init__(self) -> None:
+        shares = self.tier_shares
+        if any(not 0 < s < 1 for s in shares) or list(shares) != sorted(set(shares)):
+            raise ParamsError(f"score.tier_shares must rise strictly between 0 and 1, got {list(shares)}")
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
 
@@ -227,6 +267,8 @@ class Params:
     labels: LabelParams = field(default_factory=LabelParams)
     training: TrainingParams = field(default_factory=TrainingParams)
     windows: WindowParams = field(default_factory=WindowParams)
+    model: ModelParams = field(default_factory=ModelParams)
+    score: ScoreParams = field(default_factory=ScoreParams)
 
 
 # --------------------------------------------------------------------------- parsing

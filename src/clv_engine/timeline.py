@@ -126,10 +126,13 @@ def labels(orders: pl.DataFrame, cutoff: dt.date, horizon_days_: int, floor_at_z
     and label_bought (at least one purchase order in the window), sorted by customer_id.
     Customers first seen after ``cutoff`` are absent.
     """
+    from .orders import canonical
+
     end = cutoff + dt.timedelta(days=horizon_days_)
-    known = orders.filter(pl.col("order_date") <= cutoff).select("customer_id").unique()
-    window = orders.filter((pl.col("order_date") > cutoff) & (pl.col("order_date") <= end))
-    agg = window.group_by("customer_id").agg(
+    ordered = canonical(orders).collect()
+    known = ordered.filter(pl.col("order_date") <= cutoff).select("customer_id").unique()
+    window = ordered.filter((pl.col("order_date") > cutoff) & (pl.col("order_date") <= end))
+    agg = window.group_by("customer_id", maintain_order=True).agg(
         pl.col("revenue").sum().alias("label_revenue"),
         (~pl.col("is_return")).any().alias("label_bought"),
     )

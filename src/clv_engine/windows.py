@@ -32,8 +32,8 @@ import polars as pl
 from . import metrics
 from .dataset import build_dataset
 from .features import feature_names
-from .model import CatBoostSpendModel, ModelConfig
-from .params import Params
+from .model import predict_catboost, tweedie_regressor
+from .params import ModelParams, Params
 from .timeline import DataRangeError, add_months, horizon_days, training_cutoffs
 
 __all__ = ["PairResult", "WindowChoice", "composite_score", "select_windows"]
@@ -183,9 +183,9 @@ def _evaluate_pair(
         return PairResult(**common, status="ineligible", reason="too few customers to hold some out")
     names = feature_names(params.features)
     categorical = feature_names(params.features, kinds=("categorical",))
-    config = ModelConfig(iterations=w.search_iterations, learning_rate=0.1, depth=4, seed=params.seed)
-    model = CatBoostSpendModel(names, categorical, config).fit(train)
-    y, p = test["label_revenue"].to_numpy(), model.predict(test)
+    small = ModelParams(learning_rate=0.1, depth=4, thread_count=params.model.thread_count)
+    model = tweedie_regressor(train, names, categorical, small, params.seed, w.search_iterations)
+    y, p = test["label_revenue"].to_numpy(), predict_catboost(model, test, names, categorical)
     gini, rho, dmape = (
         metrics.normalized_gini(y, p),
         metrics.spearman(y, p),

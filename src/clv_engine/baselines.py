@@ -1,0 +1,122 @@
+"""Baseline forecasts every evaluation reports beside the model, and the BTYD features.
+
+- ``btyd``: BG/NBD + Gamma-Gamma fitted at the cutoff on the customer table (time unit
+  weeks, as in the papers), expected revenue = E[purchases in the horizon] x E[spend].
+  Its columns also feed the CLV model as features (the hybrid).
+- ``naive_spend_rate``: lifetime net revenue / (tenure_days + 1) x horizon days.
+- ``last_period``: net revenue in the horizon-length period just before the cutoff.
+
+All are functions of data on or before the cutoff only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .btyd import BetaGeoFit, GammaGammaFit, fit_beta_geo, fit_gamma_gamma
+
+__all__ = ["BTYD_COLUMNS", "BtydFits", "add_btyd_columns", "last_period_revenue", "naive_spend_rate"]
+
+BTYD_COLUMNS = ("btyd_p_alive", "btyd_expected_purchases", "btyd_expected_spend", "btyd_expected_revenue")
+_WEEK = 7.0
+
+
+@dataclass(frozen=True)
+class BtydFits:
+    """The fits behind the btyd columns (None where the data could not support a fit)."""
+
+    beta_geo: BetaGeoFit | None
+    gamma_gamma: GammaGammaFit | None
+    note: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "beta_geo": asdict(self.beta_geo) if self.beta_geo else None,
+            "gamma_gamma": asdict(self.gamma_gamma) if self.gamma_gamma else None,
+            "note": self.note,
+        }
+
+
+def add_btyd_columns(table: pl.DataFrame, horizon_days: int) -> tuple[pl.DataFrame, BtydFits]:
+    """Fit BG/NBD + Gamma-Gamma on a customer table and add :data:`BTYD_COLUMNS`.
+
+    When the data cannot support a fit (no repeat buyer, fewer than two repeat buyers with
+    positive spend), the columns fall back to what is knowable and ``note`` says so:
+    no BG/NBD -> p_alive 1 and purchases null; no Gamma-Gamma -> spend = the customer's
+    average order value, else the base's.
+    """
+    x = table["frequency"].to_numpy().astype(np.float64)
+    t_x = table["recency_tx_days"].to_numpy() / _WEEK
+    big_t = table["age_T_days"].to_numpy() / _WEEK
+    notes = []
+    bg: BetaGeoFit | None = None
+    if (x > 0).any() and (big_t > 0).any():
+        bg = fit_beta_geo(x, t_x, big_t)
+        purchases = bg.expected_purchases(x, t_x, big_t, horizon_days / _WEEK)
+        p_alive = bg.p_alive(x, t_x, big_t)
+    else:
+        notes.append("BG/NBD not fitted: no customer has a repeat purchase")
+        purchases = np.full(x.size, np.nan)
+        p_alive = np.ones(x.size)
+    gg: GammaGammaFit | None = None
+    try:
+        gg = fit_gamma_gamma(x, table["mean_repeat_spend"].to_numpy())
+        spend = gg.expected_spend(x, table["mean_repeat_spend"].to_numpy())
+        if gg.q <= 1:
+            notes.append(
+                "Gamma-Gamma q <= 1: the population mean spend is infinite; one-time buyers use their AOV"
+            )
+            aov = table["avg_order_value"].to_numpy()
+            spend = np.where(x > 0, spend, np.nan_to_num(aov, nan=float(np.nanmean(aov))))
+    except ValueError as exc:
+        notes.append(f"Gamma-Gamma not fitted ({exc}); spend = the customer's average order value")
+        aov = table["avg_order_value"].to_numpy().astype(np.float64)
+        fallback = float(np.nanmean(aov)) if np.isfinite(aov).any() else 0.0
+        spend = np.nan_to_num(aov, nan=fallback)
+    revenue = purchases * spend
+    out = table.with_columns(
+        pl.Series("btyd_p_alive", p_alive, dtype=pl.Float64),
+        pl.Series("btyd_expected_purchases", purchases, dtype=pl.Float64),
+        pl.Series("btyd_expected_spend", spend, dtype=pl.Float64),
+        pl.Series("btyd_expected_revenue", revenue, dtype=pl.Float64),
+    )
+    return out, BtydFits(bg, gg, "; ".join(notes))
+
+
+def naive_spend_rate(orders: pl.DataFrame, cutoff: dt.date, horizon_days: int) -> pl.DataFrame:
+    """customer_id, prediction: lifetime net revenue per day of tenure x horizon days."""
+    past = orders.filter(pl.col("order_date") <= cutoff)
+    return (
+        past.group_by("customer_id")
+        .agg(
+            pl.col("revenue").sum().alias("_revenue"),
+            ((pl.lit(cutoff) - pl.col("order_date").min()).dt.total_days() + 1).alias("_days"),
+        )
+        .select(
+            "customer_id",
+            (pl.col("_revenue").clip(lower_bound=0) / pl.col("_days") * horizon_days).alias("prediction"),
+        )
+        .sort("customer_id")
+    )
+
+
+def last_period_revenue(orders: pl.DataFrame, cutoff: dt.date, horizon_days: int) -> pl.DataFrame:
+    """customer_id, prediction: net revenue in (cutoff - horizon_days, cutoff], floored at 0."""
+    past = orders.filter(pl.col("order_date") <= cutoff)
+    start = cutoff - dt.timedelta(days=horizon_days)
+    return (
+        past.group_by("customer_id")
+        .agg(
+            pl.col("revenue")
+            .filter(pl.col("order_date") > start)
+            .sum()
+            .clip(lower_bound=0)
+            .alias("prediction")
+        )
+        .sort("customer_id")
+    )

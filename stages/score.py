@@ -1,0 +1,42 @@
+"""DVC stage score: every customer known at as_of -> predicted CLV, interval, p_active, rank."""
+
+import argparse
+
+import joblib
+import polars as pl
+
+from clv_engine.io import write_parquet
+from clv_engine.params import load_params
+from clv_engine.ranking import rank_customers
+from clv_engine.stage import progress, run_stage
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bundle", required=True)
+    parser.add_argument("--scoring", required=True, help="customer table at as_of (features stage)")
+    parser.add_argument("--scores", required=True, help="scored customers (Parquet)")
+
+
+def main(args: argparse.Namespace) -> str:
+    params = load_params(args.params)
+    bundle = joblib.load(args.bundle)
+    model = bundle["model"]
+    rows = pl.read_parquet(args.scoring)
+    progress(f"scoring {rows.height:,} customers at {bundle['as_of']} over {bundle['horizon_days']} days")
+    predicted = model.predict(rows)
+    lower, upper = model.predict_interval(predicted)
+    scores = rows.select("customer_id").with_columns(
+        predicted_clv=predicted,
+        clv_lower=lower,
+        clv_upper=upper,
+        p_active=model.predict_p_active(rows),
+    )
+    ranked = rank_customers(scores, params.score.tier_shares)
+    out = ranked.join(rows, on="customer_id", how="left", maintain_order="left")
+    write_parquet(out, args.scores)
+    total = float(predicted.sum())
+    return f"{rows.height:,} customers scored; total predicted revenue {total:,.0f} over {bundle['horizon_days']} days"
+
+
+if __name__ == "__main__":
+    run_stage("score", add_arguments, main)

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+
+import numpy as np
+import polars as pl
+import pytest
+
+from clv_engine.dataset import build_dataset, customer_rows
+from clv_engine.evaluation import fit_clv
+from clv_engine.model import IntervalCalibrator
+from clv_engine.orders import build_orders
+from clv_engine.params import parse_params
+from clv_engine.synth import SynthConfig, generate_transactions
+from clv_engine.timeline import training_cutoffs
+
+
+def test_interval_calibrator_covers_its_level_and_contains_prediction():
+    rng = np.random.default_rng(0)
+    predicted = rng.gamma(1.0, 20.0, 20_000)
+    actual = np.where(rng.random(predicted.size) < 0.3, predicted * rng.gamma(2.0, 1.5, predicted.size), 0.0)
+    cal = IntervalCalibrator(level=0.9, n_bins=10).fit(predicted[:10_000], actual[:10_000])
+    lower, upper = cal.interval(predicted[10_000:])
+    held_out = actual[10_000:]
+    coverage = np.mean((lower <= held_out) & (held_out <= upper))
+    assert 0.88 <= coverage <= 0.92
+    assert np.all(lower >= 0) and np.all(lower <= predicted[10_000:]) and np.all(predicted[10_000:] <= upper)
+
+
+@pytest.fixture(scope="module")
+def small_problem():
+    log = generate_transactions(
+        SynthConfig(n_transactions=6_000, seed=9, start=dt.date(2021, 1, 1), end=dt.date(2022, 12, 31))
+    )
+    orders = build_orders(log)
+    as_of = dt.date(2022, 12, 31)
+    plan = training_cutoffs(as_of, 3, 6, 3, 2, orders["order_date"].min())
+    return orders, as_of, plan.cutoffs
+
+
+def _params(**model):
+    return parse_params(
+        {"model": {"iterations": 60, "learning_rate": 0.1, "early_stopping_rounds": 10} | model}
+    )
+
+
+@pytest.mark.parametrize("objective", ["tweedie", "two_part", "log_rmse"])
+@pytest.mark.parametrize("baseline", ["btyd", "none"])
+def test_every_objective_predicts_non_negative_with_valid_intervals(small_problem, objective, baseline):
+    orders, as_of, cutoffs = small_problem
+    params = _params(objective=objective, baseline=baseline)
+    data = build_dataset(orders, cutoffs, 6, 3, params.features, params.lifecycle, params.labels)
+    model = fit_clv(data, params)
+    rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
+    predicted = model.predict(rows)
+    lower, upper = model.predict_interval(predicted)
+    p_active = model.predict_p_active(rows)
+    assert predicted.shape == (rows.height,) and np.all(np.isfinite(predicted)) and np.all(predicted >= 0)
+    assert np.all((lower <= predicted) & (predicted <= upper)) and np.all(lower >= 0)
+    assert np.all((p_active >= 0) & (p_active <= 1))
+    assert "time-based" in model.validation_
+
+
+def test_same_data_same_model_bytes(small_problem):
+    orders, _, cutoffs = small_problem
+    params = _params()
+    data = build_dataset(orders, cutoffs[:1], 6, 3, params.features, params.lifecycle, params.labels)
+    a, b = fit_clv(data, params), fit_clv(data, params)
+    assert "grouped by customer" in a.validation_
+    assert pickle.dumps(a.value_model_) == pickle.dumps(b.value_model_)
+    assert pickle.dumps(a.buy_model_) == pickle.dumps(b.buy_model_)
+    assert np.array_equal(a.intervals_.upper_ratio_, b.intervals_.upper_ratio_)
+
+
+def test_row_order_does_not_change_predictions(small_problem):
+    orders, as_of, cutoffs = small_problem
+    params = _params()
+    data = build_dataset(orders, cutoffs, 6, 3, params.features, params.lifecycle, params.labels)
+    shuffled = build_dataset(
+        orders.sample(fraction=1.0, shuffle=True, seed=1),
+        cutoffs,
+        6,
+        3,
+        params.features,
+        params.lifecycle,
+        params.labels,
+    )
+    assert data.equals(shuffled)
+    rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
+    assert np.array_equal(fit_clv(data, params).predict(rows), fit_clv(shuffled, params).predict(rows))
+    assert isinstance(rows, pl.DataFrame)
