@@ -34,8 +34,8 @@ def main(args: argparse.Namespace) -> str:
     ranked = rank_customers(scores, params.score.tier_shares)
     out = ranked.join(rows, on="customer_id", how="left", maintain_order="left")
     write_parquet(out, args.scores)
-    total = float(predicted.sum())
-    return f"{rows.height:,} customers scored; total predicted revenue {total:,.0f} over {bundle['horizon_days']} days"
+    total, days = float(predicted.sum()), bundle["horizon_days"]
+    return f"{rows.height:,} customers scored; total predicted revenue {total:,.0f} over {days} days"
 
 
 if __name__ == "__main__":

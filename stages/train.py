@@ -79,7 +79,8 @@ def main(args: argparse.Namespace) -> str:
         "versions": versions(),
     }
     write_json(metadata, args.metadata)
-    return f"model bundle with {len(names)} features; out-of-sample normalized Gini {validation['normalized_gini']:.3f}"
+    gini = validation["normalized_gini"]
+    return f"model bundle with {len(names)} features; out-of-sample normalized Gini {gini:.3f}"
 
 
 if __name__ == "__main__":
