@@ -48,20 +48,18 @@ def customer_table_pandas(
     repeat = (gd["revenue"].sum() - first_day) / (n_days - 1)
     out["mean_repeat_spend"] = repeat.where(n_days > 1).reindex(out.index)
 
-    # lookback window
-    start = pd.Timestamp(add_months(cutoff, -lookback_months))
-    w = o[o["order_date"] > start]
-    p = w[w["purchase"]]
-    gw, gp = w.groupby("customer_id"), p.groupby("customer_id")
+    # lifetime RFM and cadence
+    lp = o[o["purchase"]]
+    gp = lp.groupby("customer_id")
     out["n_orders"] = gp.size().reindex(out.index).fillna(0)
-    out["revenue_sum"] = gw["revenue"].sum().reindex(out.index).fillna(0)
+    out["revenue_sum"] = g["revenue"].sum().reindex(out.index).fillna(0)
     gross = gp["revenue"].sum().reindex(out.index).fillna(0)
-    refunded = w[~w["purchase"]].groupby("customer_id")["revenue"].sum().abs().reindex(out.index).fillna(0)
+    refunded = o[~o["purchase"]].groupby("customer_id")["revenue"].sum().abs().reindex(out.index).fillna(0)
     out["avg_order_value"] = (gross / out["n_orders"]).where(out["n_orders"] > 0)
     out["max_order_value"] = gp["revenue"].max().reindex(out.index)
-    out["returns_count"] = w[~w["purchase"]].groupby("customer_id").size().reindex(out.index).fillna(0)
+    out["returns_count"] = o[~o["purchase"]].groupby("customer_id").size().reindex(out.index).fillna(0)
     out["return_share"] = (refunded / gross).where(gross > 0, 0.0)
-    ps = p.sort_values(["customer_id", "order_date"])
+    ps = lp.sort_values(["customer_id", "order_date"])
     gaps = ps.groupby("customer_id")["order_date"].diff().dt.days.dropna()
     gg = gaps.groupby(ps.loc[gaps.index, "customer_id"])
     out["gap_mean_days"] = gg.mean().reindex(out.index)
@@ -70,6 +68,13 @@ def customer_table_pandas(
     out["gap_min_days"] = gg.min().reindex(out.index)
     out["gap_max_days"] = gg.max().reindex(out.index)
     out["gap_cv"] = out["gap_std_days"] / out["gap_mean_days"]
+
+    # lookback window
+    start = pd.Timestamp(add_months(cutoff, -lookback_months))
+    w = o[o["order_date"] > start]
+    p = w[w["purchase"]]
+    out["lookback_orders"] = p.groupby("customer_id").size().reindex(out.index).fillna(0)
+    out["lookback_revenue"] = w.groupby("customer_id")["revenue"].sum().reindex(out.index).fillna(0)
     for d in windows_days:
         recent = w[w["age"] < d]
         out[f"revenue_last_{d}d"] = (
@@ -89,7 +94,7 @@ def customer_table_pandas(
     out["trend_90d"] = np.where(r0 + r1 > 0, (r0 - r1) / (r0 + r1).where(r0 + r1 > 0, 1), 0.0)
     window_days = (c - start).days
     out["observed_days"] = np.minimum(out["tenure_days"], window_days) + 1
-    out["spend_per_day"] = out["revenue_sum"] / out["observed_days"]
+    out["spend_per_day"] = out["lookback_revenue"] / out["observed_days"]
 
     # season
     year_ago = c - pd.Timedelta(days=365)

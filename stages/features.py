@@ -5,7 +5,7 @@ import json
 
 import polars as pl
 
-from clv_engine.dataset import build_dataset, customer_rows
+from clv_engine.dataset import build_dataset, customer_rows, sample_customers
 from clv_engine.io import write_json, write_parquet
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
@@ -39,8 +39,11 @@ def main(args: argparse.Namespace) -> str:
             f"no training cutoff fits lookback {lookback} m + horizon {horizon} m before {as_of}"
         )
     progress(f"{len(plan.cutoffs)} training cutoffs: {', '.join(map(str, sorted(plan.cutoffs)))}")
+    sample = sample_customers(orders, max(plan.cutoffs), t.max_customers, params.seed)
+    if sample is not None:
+        progress(f"training on a seeded sample of {sample.len():,} customers (training.max_customers)")
     training = build_dataset(
-        orders, plan.cutoffs, lookback, horizon, params.features, params.lifecycle, params.labels
+        orders, plan.cutoffs, lookback, horizon, params.features, params.lifecycle, params.labels, sample
     )
     scoring, fits = customer_rows(orders, as_of, lookback, horizon, params.features, params.lifecycle)
     rows = dict(training.group_by("cutoff").len().sort("cutoff").iter_rows())
@@ -54,6 +57,7 @@ def main(args: argparse.Namespace) -> str:
         "cutoffs_outside_history": [c.isoformat() for c in sorted(plan.skipped)],
         "training_rows_per_cutoff": {c.isoformat(): n for c, n in rows.items()},
         "training_rows": training.height,
+        "training_customers_sampled": sample.len() if sample is not None else None,
         "training_label_buyers_share": round(float(training["label_bought"].mean()), 6),
         "scoring_customers": scoring.height,
     }

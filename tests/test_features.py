@@ -66,12 +66,12 @@ def test_anchors_and_lifecycle(table):
     assert d["recency_days"] == d["tenure_days"] == 213 and d["n_orders"] == 0
 
 
-def test_lookback_aggregates(table):
-    a = table["A"]
-    assert a["n_orders"] == 3 and a["revenue_sum"] == pytest.approx(180)
-    assert a["avg_order_value"] == pytest.approx(200 / 3) and a["max_order_value"] == 100
-    assert a["log_revenue_sum"] == pytest.approx(math.log1p(180))
-    assert a["returns_count"] == 1 and a["return_share"] == pytest.approx(0.1)
+def test_lifetime_rfm(table):
+    a = table["A"]  # purchases 200 (before the window), 100, 60, 40; a return of 20
+    assert a["n_orders"] == 4 and a["revenue_sum"] == pytest.approx(380)
+    assert a["avg_order_value"] == pytest.approx(100) and a["max_order_value"] == 200
+    assert a["log_revenue_sum"] == pytest.approx(math.log1p(380))
+    assert a["returns_count"] == 1 and a["return_share"] == pytest.approx(0.05)
     assert a["is_repeat_buyer"] is True and table["B"]["is_repeat_buyer"] is False
     d = table["D"]
     assert d["revenue_sum"] == -15 and d["log_revenue_sum"] == 0 and d["avg_order_value"] is None
@@ -79,23 +79,25 @@ def test_lookback_aggregates(table):
 
 
 def test_cadence(table):
-    a = table["A"]  # gaps 60 and 275 days
-    assert a["gap_mean_days"] == pytest.approx(167.5) and a["gap_median_days"] == pytest.approx(167.5)
-    assert a["gap_std_days"] == pytest.approx(215 / math.sqrt(2))
+    a = table["A"]  # gaps 214, 60 and 275 days
+    std = math.sqrt(((214 - 183) ** 2 + (60 - 183) ** 2 + (275 - 183) ** 2) / 2)
+    assert a["gap_mean_days"] == pytest.approx(183) and a["gap_median_days"] == pytest.approx(214)
+    assert a["gap_std_days"] == pytest.approx(std)
     assert (a["gap_min_days"], a["gap_max_days"]) == (60, 275)
-    assert a["gap_cv"] == pytest.approx(215 / math.sqrt(2) / 167.5)
+    assert a["gap_cv"] == pytest.approx(std / 183)
     assert a["regularity_index"] == pytest.approx(1 / (1 + a["gap_cv"]))
     e = table["E"]
     assert e["gap_cv"] == 0 and e["regularity_index"] == 1 and e["behaviour"] == "regular"
     assert table["B"]["gap_mean_days"] is None and table["B"]["gap_cv"] is None
 
 
-def test_rates(table):
-    a = table["A"]
+def test_lookback_window_and_rates(table):
+    a = table["A"]  # inside the window: 100, 60, 40 and the return of 20
+    assert (a["lookback_orders"], a["lookback_revenue"]) == (3, 180)
     assert a["observed_days"] == 367  # min(579, 366) + 1
     assert a["spend_per_day"] == pytest.approx(180 / 367)
     assert a["orders_per_month"] == pytest.approx(3 / (367 / (365.25 / 12)))
-    assert a["recency_over_gap"] == pytest.approx(30 / 167.5)
+    assert a["recency_over_gap"] == pytest.approx(30 / 183)
     assert table["B"]["observed_days"] == 1 and table["B"]["spend_per_day"] == 30
 
 

@@ -8,6 +8,7 @@ from tests.helpers import orders_of
 from clv_engine.timeline import (
     DataRangeError,
     add_months,
+    cutoff_before,
     fits_history,
     horizon_days,
     labels,
@@ -48,6 +49,15 @@ def test_resolve_as_of():
         resolve_as_of(D(1996, 1, 1), first, last)
     with pytest.raises(DataRangeError, match="after the last order in the log"):
         resolve_as_of(D(1999, 1, 1), first, last)
+
+
+def test_cutoff_before_never_lets_a_label_pass_the_end():
+    assert cutoff_before(D(1998, 6, 30), 6) == D(1997, 12, 31)
+    # 2023-05-30 - 3 months = 2023-02-28 (a month end) whose + 3 months is 2023-05-31
+    assert cutoff_before(D(2023, 5, 30), 3) == D(2023, 2, 27)
+    for day in (D(2023, 5, 30), D(2024, 2, 29), D(2023, 3, 31), D(2023, 8, 30)):
+        for months in (1, 3, 6, 12):
+            assert add_months(cutoff_before(day, months), months) <= day
 
 
 def test_fits_history_and_cutoffs():

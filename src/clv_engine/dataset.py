@@ -18,9 +18,17 @@ from .features import customer_table
 from .params import FeatureParams, LabelParams, LifecycleParams
 from .timeline import horizon_days, labels
 
-__all__ = ["LABEL_COLUMNS", "build_dataset", "customer_rows", "split_by_time"]
+__all__ = ["LABEL_COLUMNS", "build_dataset", "customer_rows", "sample_customers", "split_by_time"]
 
 LABEL_COLUMNS = ("horizon_days", "label_revenue", "label_bought")
+
+
+def sample_customers(orders: pl.DataFrame, cutoff: dt.date, limit: int, seed: int) -> pl.Series | None:
+    """A seeded sample of ``limit`` customers known at ``cutoff``, or None when all fit."""
+    known = orders.filter(pl.col("order_date") <= cutoff)["customer_id"].unique().sort()
+    if known.len() <= limit:
+        return None
+    return known.sample(limit, seed=seed).sort()
 
 
 def customer_rows(

@@ -21,11 +21,11 @@ import polars as pl
 
 from . import metrics
 from .baselines import BTYD_COLUMNS, last_period_revenue, naive_spend_rate
-from .dataset import build_dataset, customer_rows
+from .dataset import build_dataset, customer_rows, sample_customers
 from .features import feature_names
 from .model import CLVModel
 from .params import Params
-from .timeline import DataRangeError, add_months, horizon_days, labels, training_cutoffs
+from .timeline import DataRangeError, cutoff_before, horizon_days, labels, training_cutoffs
 from .windows import select_windows
 
 __all__ = ["APPROACHES", "BacktestResult", "backtest", "fit_clv", "model_features"]
@@ -70,7 +70,7 @@ def backtest(
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> BacktestResult:
     """Replay the production path at ``as_of - horizon_months`` (see the module docstring)."""
-    cutoff = add_months(as_of, -horizon_months)
+    cutoff = cutoff_before(as_of, horizon_months)
     history = orders.filter(pl.col("order_date") <= cutoff)
     if history.height == 0:
         raise DataRangeError(
@@ -87,8 +87,16 @@ def backtest(
     first = history["order_date"].min()
     plan = training_cutoffs(cutoff, horizon_months, lookback, t.n_cutoffs, t.spacing_months, first)
     progress(f"backtest: lookback {lookback} m, training cutoffs {', '.join(map(str, sorted(plan.cutoffs)))}")
+    sample = sample_customers(history, max(plan.cutoffs), t.max_customers, params.seed)
     dataset = build_dataset(
-        history, plan.cutoffs, lookback, horizon_months, params.features, params.lifecycle, params.labels
+        history,
+        plan.cutoffs,
+        lookback,
+        horizon_months,
+        params.features,
+        params.lifecycle,
+        params.labels,
+        sample,
     )
     model = fit_clv(dataset, params)
     rows, _ = customer_rows(history, cutoff, lookback, horizon_months, params.features, params.lifecycle)

@@ -4,10 +4,14 @@ scoring rows (``c = as_of``); see :mod:`clv_engine.timeline` for the time contra
 
 Which history each family sees (``L`` = lookback months, ``W = (c - L, c]``):
 
-- anchors (tenure_days, recency_days, last purchase month) and the BTYD statistics use the
-  whole history up to ``c``: they are single dates or the textbook lifetime summary;
-- every aggregate (revenue, orders, order values, gaps, recent activity, returns) uses
-  only the orders in ``W``;
+- the customer's lifetime up to ``c``: anchors (tenure_days, recency_days), RFM aggregates
+  (orders, revenue, order values, returns), cadence (gaps between orders) and the BTYD
+  statistics. These are what every CLV tool calls RFM, and they keep their meaning for a
+  customer who has been quiet for longer than the lookback;
+- the lookback window ``W`` only: lookback_revenue and lookback_orders, the rates built on
+  them (spend_per_day, orders_per_month) and recent activity (revenue and orders in the
+  last 30/90/180/365 days, clipped to ``W``; the 90-day trend). The window search chooses
+  ``L``: how much recent history predicts best;
 - the season family compares the horizon with the same calendar window one year earlier.
 
 Every column is documented in :data:`FEATURES` (name, unit, definition); the README's
@@ -51,28 +55,30 @@ def _static_features() -> tuple[Feature, ...]:
         F("recency_days", "days", "c - last_purchase_date (tenure_days when there is no purchase)"),
         F("last_purchase_month_sin", "-", "sin(2 pi month/12) of the last purchase (seasonal position)"),
         F("last_purchase_month_cos", "-", "cos(2 pi month/12) of the last purchase"),
-        # lookback aggregates
-        F("n_orders", "orders", "purchase orders in the lookback window W"),
-        F("revenue_sum", "currency", "net revenue in W (purchases minus returns)"),
+        # lifetime RFM
+        F("n_orders", "orders", "purchase orders up to c"),
+        F("revenue_sum", "currency", "net revenue up to c (purchases minus returns)"),
         F("log_revenue_sum", "log currency", "log(1 + max(revenue_sum, 0))"),
-        F("avg_order_value", "currency", "gross purchase revenue in W / n_orders (null: no order)"),
-        F("max_order_value", "currency", "largest purchase order in W"),
+        F("avg_order_value", "currency", "gross purchase revenue / n_orders (null: no purchase)"),
+        F("max_order_value", "currency", "largest purchase order up to c"),
         F("is_repeat_buyer", "flag", "n_orders >= 2", "flag"),
         F("active_last_30d", "flag", "a purchase order in (c - 30 days, c]", "flag"),
-        F("returns_count", "orders", "return orders (net revenue < 0) in W"),
-        F("return_share", "ratio", "refunded amount / gross purchase revenue in W (0 when none)"),
-        # cadence
-        F("gap_mean_days", "days", "mean days between consecutive purchase orders in W"),
-        F("gap_median_days", "days", "median days between purchase orders in W"),
+        F("returns_count", "orders", "return orders (net revenue < 0) up to c"),
+        F("return_share", "ratio", "refunded amount / gross purchase revenue (0 when none)"),
+        # cadence, lifetime
+        F("gap_mean_days", "days", "mean days between consecutive purchase orders"),
+        F("gap_median_days", "days", "median days between purchase orders"),
         F("gap_std_days", "days", "sample standard deviation of the gaps (needs 2 gaps)"),
-        F("gap_min_days", "days", "shortest gap between purchase orders in W"),
-        F("gap_max_days", "days", "longest gap between purchase orders in W"),
+        F("gap_min_days", "days", "shortest gap between purchase orders"),
+        F("gap_max_days", "days", "longest gap between purchase orders"),
         F("gap_cv", "ratio", "gap_std_days / gap_mean_days, the coefficient of variation"),
         F("regularity_index", "0-1", "1 / (1 + gap_cv): 1 = perfectly regular, towards 0 = erratic"),
-        # rates: comparable across cutoffs whatever the customer's age
+        # the lookback window W and rates on it: comparable across cutoffs whatever the age
+        F("lookback_orders", "orders", "purchase orders in the lookback window W"),
+        F("lookback_revenue", "currency", "net revenue in W"),
         F("observed_days", "days", "days of W the customer was known: min(tenure_days, len(W)) + 1"),
-        F("spend_per_day", "currency/day", "revenue_sum / observed_days"),
-        F("orders_per_month", "orders/month", "n_orders / (observed_days / 30.44)"),
+        F("spend_per_day", "currency/day", "lookback_revenue / observed_days"),
+        F("orders_per_month", "orders/month", "lookback_orders / (observed_days / 30.44)"),
         F("recency_over_gap", "ratio", "recency_days / gap_mean_days: how overdue the next order is"),
         # recent activity
         F("trend_90d", "-1..1", "(r0 - r1) / (r0 + r1): purchases in the last 90 days (r0) vs the 90 before"),
@@ -188,11 +194,9 @@ def customer_table(
     )
 
     window = past.filter(pl.col("order_date") > window_start)
-    win_purchase = window.filter(purchase).sort("customer_id", "order_date")
     gaps = (
-        win_purchase.with_columns(
-            pl.col("order_date").diff().dt.total_days().over("customer_id").alias("gap")
-        )
+        past.filter(purchase)
+        .with_columns(pl.col("order_date").diff().dt.total_days().over("customer_id").alias("gap"))
         .filter(pl.col("gap").is_not_null())
         .group_by("customer_id")
         .agg(
@@ -211,7 +215,7 @@ def customer_table(
             (purchase & (age < d)).sum().cast(pl.Int64).alias(f"orders_last_{d}d"),
         )
     ]
-    aggregates = window.group_by("customer_id").agg(
+    lifetime = past.group_by("customer_id").agg(
         purchase.sum().cast(pl.Int64).alias("n_orders"),
         pl.col("revenue").sum().alias("revenue_sum"),
         pl.col("revenue").filter(purchase).sum().alias("_gross"),
@@ -219,6 +223,10 @@ def customer_table(
         pl.col("revenue").filter(purchase).max().alias("max_order_value"),
         (~purchase).sum().cast(pl.Int64).alias("returns_count"),
         (purchase & (age < 30)).any().alias("active_last_30d"),
+    )
+    aggregates = window.group_by("customer_id").agg(
+        purchase.sum().cast(pl.Int64).alias("lookback_orders"),
+        pl.col("revenue").sum().alias("lookback_revenue"),
         pl.col("revenue").filter(purchase & (age < 90)).sum().alias("_r0"),
         pl.col("revenue").filter(purchase & (age >= 90) & (age < 180)).sum().alias("_r1"),
         *recent,
@@ -241,6 +249,7 @@ def customer_table(
 
     table = (
         anchors.join(days, on="customer_id", how="left")
+        .join(lifetime, on="customer_id", how="left")
         .join(aggregates, on="customer_id", how="left")
         .join(gaps, on="customer_id", how="left")
         .join(season, on="customer_id", how="left")
@@ -252,6 +261,8 @@ def customer_table(
         "_gross",
         "_refunded",
         "returns_count",
+        "lookback_orders",
+        "lookback_revenue",
         "_r0",
         "_r1",
         "frequency",
@@ -293,8 +304,8 @@ def customer_table(
     )
     table = table.with_columns(
         (1.0 / (1.0 + pl.col("gap_cv"))).alias("regularity_index"),
-        (pl.col("revenue_sum") / pl.col("observed_days")).alias("spend_per_day"),
-        (pl.col("n_orders") / (pl.col("observed_days") / _DAYS_PER_MONTH)).alias("orders_per_month"),
+        (pl.col("lookback_revenue") / pl.col("observed_days")).alias("spend_per_day"),
+        (pl.col("lookback_orders") / (pl.col("observed_days") / _DAYS_PER_MONTH)).alias("orders_per_month"),
         (pl.when(pl.col("gap_mean_days") > 0).then(pl.col("recency_days") / pl.col("gap_mean_days"))).alias(
             "recency_over_gap"
         ),

@@ -24,6 +24,7 @@ import yaml
 from .errors import UserError
 
 __all__ = [
+    "ClusterParams",
     "ColumnMapping",
     "FeatureParams",
     "IngestParams",
@@ -33,6 +34,7 @@ __all__ = [
     "Params",
     "ParamsError",
     "ScoreParams",
+    "SegmentParams",
     "TrainingParams",
     "WindowParams",
     "load_params",
@@ -180,6 +182,9 @@ class TrainingParams:
     # lookback does not fit the history are left out. The newest is the validation split.
     n_cutoffs: int = field(default=4, metadata=_limits(1, 60))
     spacing_months: int = field(default=3, metadata=_limits(1, 24))
+    # At most this many customers (a seeded sample of those known at the newest cutoff)
+    # give training rows: the model's cost grows with rows x cutoffs.
+    max_customers: int = field(default=200_000, metadata=_limits(100))
 
 
 @dataclass(frozen=True)
@@ -254,6 +259,52 @@ class ScoreParams:
 
 
 @dataclass(frozen=True)
+class ClusterParams:
+    """Behavioural clusters and value tiers (section ``cluster``)."""
+
+    # gmm: Gaussian mixture, K by BIC, soft memberships kept; kmeans: K by silhouette.
+    method: Literal["gmm", "kmeans"] = "gmm"
+    k_min: int = field(default=2, metadata=_limits(2, 30))
+    k_max: int = field(default=8, metadata=_limits(2, 30))
+    # A cluster smaller than this share of customers is degenerate: K is lowered until none is.
+    min_cluster_share: float = field(default=0.02, metadata=_limits(0.0, 0.5))
+    # Behavioural features (log1p, standardised) clustered with log1p(predicted_clv).
+    features: tuple[str, ...] = (
+        "recency_days",
+        "tenure_days",
+        "n_orders",
+        "avg_order_value",
+        "gap_mean_days",
+        "return_share",
+    )
+    # Fit on a seeded sample of at most this many customers; every customer is assigned.
+    max_fit_customers: int = field(default=50_000, metadata=_limits(100))
+    # Value tiers: 1-D k-means on log1p(predicted_clv) with this many tiers.
+    value_tiers: int = field(default=4, metadata=_limits(2, 12))
+
+    def __post_init__(self) -> None:
+        if self.k_min > self.k_max:
+            raise ParamsError(f"cluster.k_min ({self.k_min}) must not exceed cluster.k_max ({self.k_max})")
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    """Business segments (section ``segments``): what low and high average order value are."""
+
+    # Quantiles of the scored base's average order value, unless an amount is given.
+    low_aov_quantile: float = field(default=0.25, metadata=_limits(0.0, 1.0))
+    high_aov_quantile: float = field(default=0.75, metadata=_limits(0.0, 1.0))
+    low_aov: float | None = None
+    high_aov: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.low_aov_quantile >= self.high_aov_quantile:
+            raise ParamsError("segments.low_aov_quantile must be below segments.high_aov_quantile")
+        if self.low_aov is not None and self.high_aov is not None and self.low_aov >= self.high_aov:
+            raise ParamsError("segments.low_aov must be below segments.high_aov")
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
 
@@ -269,6 +320,8 @@ class Params:
     windows: WindowParams = field(default_factory=WindowParams)
     model: ModelParams = field(default_factory=ModelParams)
     score: ScoreParams = field(default_factory=ScoreParams)
+    cluster: ClusterParams = field(default_factory=ClusterParams)
+    segments: SegmentParams = field(default_factory=SegmentParams)
 
 
 # --------------------------------------------------------------------------- parsing

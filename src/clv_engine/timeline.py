@@ -27,6 +27,7 @@ from .errors import UserError
 __all__ = [
     "DataRangeError",
     "add_months",
+    "cutoff_before",
     "fits_history",
     "horizon_days",
     "labels",
@@ -52,6 +53,19 @@ def add_months(day: dt.date, months: int) -> dt.date:
     last = calendar.monthrange(year, month)[1]
     is_month_end = day.day == calendar.monthrange(day.year, day.month)[1]
     return dt.date(year, month, last if is_month_end else min(day.day, last))
+
+
+def cutoff_before(end: dt.date, horizon_months: int) -> dt.date:
+    """The latest cutoff whose horizon ends on or before ``end``.
+
+    Usually ``end - H months``; but calendar months do not invert exactly (2023-05-30 - 3
+    months is 2023-02-28, a month end, and 2023-02-28 + 3 months is 2023-05-31), so the
+    cutoff steps back a day at a time until its horizon fits: a label never sees past end.
+    """
+    cutoff = add_months(end, -horizon_months)
+    while add_months(cutoff, horizon_months) > end:
+        cutoff -= dt.timedelta(days=1)
+    return cutoff
 
 
 def horizon_days(cutoff: dt.date, horizon_months: int) -> int:
@@ -110,9 +124,9 @@ def training_cutoffs(
     """Cutoffs ``c_k = end - H - k * spacing`` (k = 0..n-1) whose lookback fits the history.
 
     ``end`` is the last day a label may see (``as_of`` in production, the backtest cutoff in
-    a backtest).
+    a backtest); each ``c_k`` is :func:`cutoff_before` its label end, so no label passes ``end``.
     """
-    wanted = [add_months(end, -horizon_months - k * spacing_months) for k in range(n_cutoffs)]
+    wanted = [cutoff_before(add_months(end, -k * spacing_months), horizon_months) for k in range(n_cutoffs)]
     kept = tuple(c for c in wanted if fits_history(c, lookback_months, first_order))
     skipped = tuple(c for c in wanted if c not in kept)
     return CutoffPlan(cutoffs=kept, skipped=skipped)

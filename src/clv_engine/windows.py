@@ -34,7 +34,7 @@ from .dataset import build_dataset
 from .features import feature_names
 from .model import predict_catboost, tweedie_regressor
 from .params import ModelParams, Params
-from .timeline import DataRangeError, add_months, horizon_days, training_cutoffs
+from .timeline import DataRangeError, add_months, cutoff_before, horizon_days, training_cutoffs
 
 __all__ = ["PairResult", "WindowChoice", "composite_score", "select_windows"]
 
@@ -133,7 +133,7 @@ def _evaluate_pair(
 ) -> PairResult:
     t, w = params.training, params.windows
     plan = training_cutoffs(as_of, horizon, lookback, t.n_cutoffs, t.spacing_months, first_order)
-    newest = add_months(as_of, -horizon)
+    newest = cutoff_before(as_of, horizon)
     common = {"lookback_months": lookback, "horizon_months": horizon, "test_cutoff": newest.isoformat()}
     if not plan.cutoffs:
         earliest = add_months(newest, -lookback) + dt.timedelta(days=1)

@@ -1,0 +1,59 @@
+"""The final per-customer file, data/outputs/clv_predictions.csv (DESIGN.md names its columns).
+
+One row per customer known at as_of, sorted by clv_rank. Money columns are rounded to
+cents, probabilities to 6 decimals. The horizon (days) and the interval level are in
+reports/model_metadata.json and in the README.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["PREDICTION_COLUMNS", "predictions_table"]
+
+PREDICTION_COLUMNS = (
+    "customer_id",
+    "predicted_clv",
+    "clv_lower",
+    "clv_upper",
+    "p_active",
+    "clv_rank",
+    "clv_percentile",
+    "clv_segment",
+    "customer_stage",
+    "status_segment",
+    "behaviour",
+    "cluster_id",
+    "cluster_probability",
+    "value_tier",
+    "business_segment",
+    "strategy",
+    "revenue_sum",
+    "n_orders",
+    "recency_days",
+    "tenure_days",
+    "avg_order_value",
+)
+
+
+def predictions_table(
+    scores: pl.DataFrame, assignments: pl.DataFrame, segments: pl.DataFrame
+) -> pl.DataFrame:
+    """Join scores, cluster assignments and business segments; check one row per customer."""
+    seg = segments.select("customer_id", "business_segment", "strategy")
+    table = scores.join(assignments, on="customer_id", how="left").join(seg, on="customer_id", how="left")
+    for name, frame, column in (
+        ("cluster assignments", assignments, "cluster_id"),
+        ("business segments", segments, "business_segment"),
+    ):
+        if frame.height != scores.height or table[column].null_count():
+            raise ValueError(f"the {name} do not cover the scored customers one for one: rerun dvc repro")
+    money = ["predicted_clv", "clv_lower", "clv_upper", "revenue_sum", "avg_order_value"]
+    return (
+        table.with_columns(
+            [pl.col(c).round(2) for c in money]
+            + [pl.col("p_active").round(6), pl.col("clv_percentile").round(4)]
+        )
+        .select(PREDICTION_COLUMNS)
+        .sort("clv_rank")
+    )

@@ -1,0 +1,69 @@
+"""Pictures for people: cluster profiles and segment size vs value (PNG, matplotlib Agg).
+
+PNGs are written without a creation time or software version in their metadata, so the
+same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+
+from .io import atomic_path
+
+__all__ = ["cluster_profiles_png", "save_png", "segments_png"]
+
+_PNG_METADATA = {"Software": None}
+
+
+def save_png(fig, target: str | Path) -> None:
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata=_PNG_METADATA)
+    plt.close(fig)
+
+
+def cluster_profiles_png(summary: pl.DataFrame, features: tuple[str, ...], target: str | Path) -> None:
+    """Heatmap of each cluster's feature means (standardised across clusters) + value bars."""
+    columns = [f"mean_{f}" for f in features]
+    values = summary.select(columns).to_numpy().astype(float)
+    z = (values - values.mean(axis=0)) / np.where(values.std(axis=0) > 0, values.std(axis=0), 1.0)
+    labels = [
+        f"{cid}: {profile} ({share:.0%})"
+        for cid, profile, share in summary.select("cluster_id", "profile", "customer_share").iter_rows()
+    ]
+    fig, (ax, bx) = plt.subplots(
+        1, 2, figsize=(13, 0.6 * len(labels) + 2.2), gridspec_kw={"width_ratios": [3, 1.3]}, sharey=True
+    )
+    ax.imshow(z, cmap="RdBu_r", vmin=-2, vmax=2, aspect="auto")
+    ax.set_xticks(range(len(features)), [f.replace("_", " ") for f in features], rotation=30, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            ax.text(j, i, f"{values[i, j]:.3g}", ha="center", va="center", fontsize=8)
+    ax.set_title("Cluster profiles: mean per cluster (colour: above / below the other clusters)")
+    bx.barh(range(len(labels)), summary["median_predicted_clv"].to_numpy(), color="#4c72b0")
+    bx.set_title("Median predicted CLV")
+    bx.invert_yaxis()
+    save_png(fig, target)
+
+
+def segments_png(summary: pl.DataFrame, target: str | Path) -> None:
+    """Each business segment's share of customers beside its share of predicted revenue."""
+    names = summary["business_segment"].to_list()
+    y = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(names) + 1.8))
+    ax.barh(y - 0.2, summary["customer_share"].to_numpy() * 100, height=0.4, label="share of customers (%)")
+    ax.barh(
+        y + 0.2, summary["revenue_share"].to_numpy() * 100, height=0.4, label="share of predicted revenue (%)"
+    )
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.legend(loc="lower right")
+    ax.set_title("Business segments: size vs value")
+    save_png(fig, target)
