@@ -1,0 +1,158 @@
+"""The whole pipeline, as a user runs it: `dvc repro` on a small synthetic log.
+
+Runs in a temporary copy of the project (dvc init --no-scm), with small model settings so
+that it takes about a minute. Checks that the outputs agree with each other and with the
+rules, that a second `dvc repro` does nothing, and that a cluster param change reruns only
+the cluster stage and what depends on it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from tests.conftest import ROOT
+
+from clv_engine.ranking import tier_labels
+from clv_engine.segments import SEGMENT_RULES
+from clv_engine.synth import SynthConfig, generate_transactions
+
+pytestmark = pytest.mark.slow
+
+SMALL = {
+    "ingest": {"columns": {"order_id": "order_id", "quantity": "quantity"}, "duplicates": "quarantine"},
+    "windows": {"lookback_months": [6, 12], "horizon_months": 3, "search_iterations": 30},
+    "training": {"n_cutoffs": 3, "spacing_months": 2},
+    "model": {"iterations": 150, "learning_rate": 0.1, "early_stopping_rounds": 20},
+    "cluster": {"k_max": 4},
+}
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(base.get(key, {}), value) if isinstance(value, dict) else value
+    return out
+
+
+def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
+    env = os.environ | {
+        "DVC_NO_ANALYTICS": "1",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("project")
+    for name in ("src", "stages"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
+    log = generate_transactions(SynthConfig(n_transactions=20_000, seed=21))
+    (root / "data" / "raw").mkdir(parents=True)
+    log.write_csv(root / "data" / "raw" / "log.csv")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = _merge(params, SMALL)
+    params["ingest"]["path"] = "data/raw/log.csv"
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    dvc(root, "init", "--no-scm", "-q")
+    dvc(root, "config", "core.analytics", "false")
+    dvc(root, "repro")
+    return root
+
+
+def test_outputs_agree_with_each_other(project):
+    out = project / "data" / "outputs"
+    predictions = pl.read_csv(out / "clv_predictions.csv", infer_schema=False).with_columns(
+        pl.col("predicted_clv", "clv_lower", "clv_upper").cast(pl.Float64), pl.col("clv_rank").cast(pl.Int64)
+    )
+    scoring = pl.read_parquet(project / "data" / "features" / "scoring.parquet")
+    segments = pl.read_csv(out / "business_segments.csv", infer_schema=False)
+    n = scoring.height
+    for frame in (predictions, segments):
+        assert frame.height == n and frame["customer_id"].n_unique() == n
+        assert set(frame["customer_id"]) == set(scoring["customer_id"])
+    assert predictions["clv_rank"].to_list() == list(range(1, n + 1))
+    assert (predictions["clv_lower"] <= predictions["predicted_clv"]).all()
+    assert (predictions["predicted_clv"] <= predictions["clv_upper"]).all()
+    assert (predictions["clv_lower"] >= 0).all()
+    # same segments in both files
+    joined = predictions.join(segments, on="customer_id", suffix="_seg")
+    assert (joined["business_segment"] == joined["business_segment_seg"]).all()
+    # tiers recomputed from the rule
+    shares = yaml.safe_load((project / "params.yaml").read_text())["score"]["tier_shares"]
+    labels = tier_labels(tuple(shares))
+    for rank, segment in predictions.select("clv_rank", "clv_segment").iter_rows():
+        expected = next(
+            (lab for s, lab in zip(shares, labels, strict=False) if rank <= math.ceil(s * n)), labels[-1]
+        )
+        assert segment == expected
+    assert set(segments["business_segment"]) <= {name for name, _ in SEGMENT_RULES}
+    # the segment summary adds up to the predictions
+    summary = pl.read_csv(out / "segment_summary.csv")
+    assert summary["customers"].sum() == n
+    assert summary["predicted_revenue"].sum() == pytest.approx(predictions["predicted_clv"].sum(), rel=1e-3)
+    clusters = pl.read_csv(out / "cluster_summary.csv")
+    assert clusters["customers"].sum() == n
+    for name in ("clv_cluster_rankings.csv", "segment_metrics.csv"):
+        assert (out / name).stat().st_size > 0
+    for picture in ("cluster_profiles.png", "segments.png"):
+        assert (project / "reports" / "figures" / picture).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_second_repro_does_nothing_and_cluster_change_reruns_only_downstream(project):
+    assert "Data and pipelines are up to date" in dvc(project, "repro").stdout
+    params_path = project / "params.yaml"
+    original = params_path.read_text()
+    params = yaml.safe_load(original)
+    params["cluster"]["k_max"] = 3
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        ran = dvc(project, "repro").stdout
+    finally:
+        params_path.write_text(original)
+        dvc(project, "repro")
+    assert "Running stage 'cluster'" in ran
+    for stage in ("ingest", "orders", "windows", "features", "train", "score", "evaluate", "segments"):
+        assert f"Running stage '{stage}'" not in ran
+
+
+def _output_hashes(project: Path) -> dict[str, str]:
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
+
+
+def test_forced_rerun_gives_the_same_bytes(project):
+    before = _output_hashes(project)
+    dvc(project, "repro", "--force")
+    after = _output_hashes(project)
+    assert before == after, {k: (before[k], after.get(k)) for k in before if before[k] != after.get(k)}
+    assert "data/model/model_bundle.joblib" in after and "reports/figures/cluster_profiles.png" in after
+
+
+def test_row_order_of_the_input_does_not_change_the_results(project):
+    before = _output_hashes(project)
+    raw = project / "data" / "raw" / "log.csv"
+    original = raw.read_bytes()
+    pl.read_csv(raw, infer_schema=False).sample(fraction=1.0, shuffle=True, seed=5).write_csv(raw)
+    try:
+        dvc(project, "repro")
+        after = _output_hashes(project)
+    finally:
+        raw.write_bytes(original)
+        dvc(project, "repro")
+    # The quarantine lists rows by their position in the file, so it may differ; nothing else.
+    changed = {k for k in before if before[k] != after.get(k)} - {"data/ingest/quarantine.csv"}
+    assert not changed, changed
