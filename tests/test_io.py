@@ -32,3 +32,25 @@ def test_csv_round_trip(tmp_path):
     df = pl.DataFrame({"customer_id": ["007"], "v": [1.25]})
     write_csv(df, tmp_path / "x.csv")
     assert (tmp_path / "x.csv").read_text() == "customer_id,v\n007,1.25\n"
+
+
+def test_sigkill_mid_write_leaves_previous_file_and_next_write_cleans_up(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "transactions.csv"
+    target.write_text("previous,complete\n")
+    child = (
+        "import os, signal\n"
+        "from clv_engine.io import atomic_path\n"
+        f"with atomic_path({str(target)!r}) as tmp:\n"
+        "    tmp.write_text('half of a new fi')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", child], check=False)
+    assert proc.returncode == -9
+    assert target.read_text() == "previous,complete\n"
+    assert len(list(tmp_path.glob(".transactions.csv.*.tmp"))) == 1  # SIGKILL: no cleanup possible
+    write_csv(pl.DataFrame({"a": [1]}), target)
+    assert target.read_text() == "a\n1\n"
+    assert list(tmp_path.glob(".transactions.csv.*.tmp")) == []

@@ -56,6 +56,27 @@ def _pool(
     return Pool(data, label=label, cat_features=categorical, baseline=offset)
 
 
+class ConstantModel:
+    """Stands in for CatBoost when there is nothing to learn: every target is the same.
+
+    It predicts that constant on CatBoost's own prediction scale (the revenue for Tweedie,
+    the transformed target for RMSE, the class for a classifier), whatever the features.
+    """
+
+    tree_count_ = 0
+
+    def __init__(self, kind: str, value: float) -> None:
+        self.kind = kind
+        self.value = value
+
+    def predict(self, pool: Pool) -> np.ndarray:
+        return np.full(pool.num_row(), self.value)
+
+    def predict_proba(self, pool: Pool) -> np.ndarray:
+        p = np.full(pool.num_row(), self.value)
+        return np.column_stack([1 - p, p])
+
+
 def fit_catboost(
     kind: str,
     loss: str,
@@ -65,7 +86,14 @@ def fit_catboost(
     iterations: int,
     valid: Pool | None = None,
 ) -> CatBoostRegressor | CatBoostClassifier:
-    """One seeded CatBoost model; early stopping when ``valid`` is given."""
+    """One seeded CatBoost model; early stopping when ``valid`` is given.
+
+    When every training target is equal (nobody bought in any training horizon) there is
+    nothing to learn and a :class:`ConstantModel` is returned instead of CatBoost's error.
+    """
+    label = np.asarray(train.get_label(), dtype=float)
+    if label.size == 0 or np.ptp(label) == 0:
+        return ConstantModel(kind, float(label[0]) if label.size else 0.0)
     cls = CatBoostClassifier if kind == "classifier" else CatBoostRegressor
     model = cls(
         loss_function=loss,
@@ -86,7 +114,7 @@ def fit_catboost(
     )
     # CatBoost stamps each model with a random guid and the training time: drop them so
     # that the same data and seed give the same bytes.
-    metadata = model.get_metadata()
+    metadata = model.get_metadata()  # type: ignore[union-attr]
     for key in ("model_guid", "train_finish_time"):
         if key in metadata:
             del metadata[key]

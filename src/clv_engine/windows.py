@@ -36,7 +36,10 @@ from .model import predict_catboost, tweedie_regressor
 from .params import ModelParams, Params
 from .timeline import DataRangeError, add_months, cutoff_before, horizon_days, training_cutoffs
 
-__all__ = ["PairResult", "WindowChoice", "composite_score", "select_windows"]
+__all__ = ["MIN_CUSTOMERS", "PairResult", "WindowChoice", "composite_score", "select_windows"]
+
+#: Below this many customers known at as_of there is nothing a model can learn from.
+MIN_CUSTOMERS = 20
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,17 @@ def select_windows(
     history = orders.filter(pl.col("order_date") <= as_of)
     first_order = history["order_date"].min()
     base = history["customer_id"].n_unique()
+    if base < MIN_CUSTOMERS:
+        raise DataRangeError(
+            f"the log has {base} customer(s) up to {as_of}, fewer than windows.min_customers "
+            f"allows and below the {MIN_CUSTOMERS} the engine needs to learn anything: "
+            "forecasting needs a customer base, not a single account"
+        )
+    if not (~history["is_return"]).any():
+        raise DataRangeError(
+            f"the log has no purchase up to {as_of}: every order is a return (negative net revenue). "
+            "Check the sign of the revenue column (ingest.columns.revenue)"
+        )
     pairs = [(lb, h) for h in sorted(horizons) for lb in sorted(lookbacks)]
     pinned = len(pairs) == 1
     method = (
