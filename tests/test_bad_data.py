@@ -71,7 +71,7 @@ def healthy_base(n: int = 40) -> list[tuple[str, str, float]]:
     rng = np.random.default_rng(0)
     rows = []
     for i in range(n):
-        for k in range(int(rng.integers(1, 8))):
+        for _ in range(int(rng.integers(1, 8))):
             day = dt.date(2021, 1, 1) + dt.timedelta(days=int(rng.integers(0, 540)))
             rows.append((f"c{i:03d}", day.isoformat(), float(rng.gamma(2, 20))))
     return rows

@@ -156,3 +156,28 @@ def test_row_order_of_the_input_does_not_change_the_results(project):
     # The quarantine lists rows by their position in the file, so it may differ; nothing else.
     changed = {k for k in before if before[k] != after.get(k)} - {"data/ingest/quarantine.csv"}
     assert not changed, changed
+
+
+def test_as_of_on_the_full_log_equals_the_log_truncated_at_as_of(project):
+    """The time contract end to end: every stage, nothing after as_of influences predictions."""
+    as_of = "2023-03-31"
+    params_path, raw = project / "params.yaml", project / "data" / "raw" / "log.csv"
+    original_params, original_log = params_path.read_text(), raw.read_bytes()
+    params = yaml.safe_load(original_params)
+    params["as_of"] = as_of
+    predictions = project / "data" / "outputs" / "clv_predictions.csv"
+    try:
+        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+        dvc(project, "repro")
+        on_full_log = predictions.read_bytes()
+        log = pl.read_csv(raw, infer_schema=False)
+        log.filter(pl.col("order_date") <= as_of).write_csv(raw)
+        assert pl.read_csv(raw).height < log.height
+        dvc(project, "repro")
+        on_truncated_log = predictions.read_bytes()
+    finally:
+        params_path.write_text(original_params)
+        raw.write_bytes(original_log)
+        dvc(project, "repro")
+    assert on_full_log == on_truncated_log
+    assert len(on_full_log.splitlines()) > 100

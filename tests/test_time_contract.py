@@ -41,6 +41,8 @@ def test_customer_table_and_labels_see_nothing_after_cutoff(synth_orders, offset
         synth_orders.filter(pl.col("order_date") <= cutoff), cutoff, lookback, horizon, fp, rules
     )
     assert_frame_equal(full, cut)
+    assert (full["recency_days"] <= full["tenure_days"]).all()
+    assert (full["recency_tx_days"] <= full["age_T_days"]).all()
     days = horizon_days(cutoff, horizon)
     end = cutoff + dt.timedelta(days=days)
     assert_frame_equal(
