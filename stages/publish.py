@@ -13,6 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scores", required=True)
     parser.add_argument("--assignments", required=True)
     parser.add_argument("--segments", required=True)
+    parser.add_argument("--drivers", required=True)
     parser.add_argument("--predictions", required=True)
 
 
@@ -21,6 +22,7 @@ def main(args: argparse.Namespace) -> str:
         pl.read_parquet(args.scores),
         pl.read_parquet(args.assignments),
         pl.read_csv(args.segments, infer_schema=False),
+        pl.read_parquet(args.drivers),
     )
     write_csv(table, args.predictions)
     return f"{table.height:,} customers in {args.predictions}"

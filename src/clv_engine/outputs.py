@@ -33,18 +33,30 @@ PREDICTION_COLUMNS = (
     "recency_days",
     "tenure_days",
     "avg_order_value",
+    "driver_1",
+    "driver_1_value",
+    "driver_2",
+    "driver_2_value",
+    "driver_3",
+    "driver_3_value",
+    "explanation",
 )
 
 
 def predictions_table(
-    scores: pl.DataFrame, assignments: pl.DataFrame, segments: pl.DataFrame
+    scores: pl.DataFrame, assignments: pl.DataFrame, segments: pl.DataFrame, drivers: pl.DataFrame
 ) -> pl.DataFrame:
-    """Join scores, cluster assignments and business segments; check one row per customer."""
+    """Join scores, clusters, segments and SHAP drivers; check one row per customer."""
     seg = segments.select("customer_id", "business_segment", "strategy")
-    table = scores.join(assignments, on="customer_id", how="left").join(seg, on="customer_id", how="left")
+    table = (
+        scores.join(assignments, on="customer_id", how="left")
+        .join(seg, on="customer_id", how="left")
+        .join(drivers, on="customer_id", how="left")
+    )
     for name, frame, column in (
         ("cluster assignments", assignments, "cluster_id"),
         ("business segments", segments, "business_segment"),
+        ("explanations", drivers, "explanation"),
     ):
         if frame.height != scores.height or table[column].null_count():
             raise ValueError(f"the {name} do not cover the scored customers one for one: rerun dvc repro")

@@ -26,11 +26,13 @@ from .errors import UserError
 __all__ = [
     "ClusterParams",
     "ColumnMapping",
+    "ExplainParams",
     "FeatureParams",
     "IngestParams",
     "LabelParams",
     "LifecycleParams",
     "ModelParams",
+    "MonitorParams",
     "Params",
     "ParamsError",
     "ScoreParams",
@@ -305,6 +307,40 @@ class SegmentParams:
 
 
 @dataclass(frozen=True)
+class MonitorParams:
+    """Drift thresholds (section ``monitor``); see :mod:`clv_engine.monitoring`."""
+
+    psi_alert: float = field(default=0.25, metadata=_limits(0.0))
+    ks_alert: float = field(default=0.2, metadata=_limits(0.0, 1.0))
+    mix_psi_alert: float = field(default=0.1, metadata=_limits(0.0))
+    p_value: float = field(default=0.001, metadata=_limits(0.0, 1.0))
+    accuracy_drop_alert: float = field(default=0.2, metadata=_limits(0.0, 1.0))
+    # Features that move with the calendar or the customer's age between any two cutoffs.
+    ignore_features: tuple[str, ...] = (
+        "tenure_days",
+        "age_T_days",
+        "observed_days",
+        "cutoff_month_sin",
+        "cutoff_month_cos",
+        "horizon_mid_sin",
+        "horizon_mid_cos",
+        "season_share_base",
+    )
+
+
+@dataclass(frozen=True)
+class ExplainParams:
+    """SHAP explanations (section ``explain``)."""
+
+    # SHAP interaction values cost about 50 ms per customer with 50 features on this
+    # machine: they are computed on a seeded sample of this many customers.
+    interaction_sample: int = field(default=300, metadata=_limits(10, 100_000))
+    top_interactions: int = field(default=10, metadata=_limits(1, 100))
+    # Customers drawn (seeded) for the summary plot's dots.
+    plot_sample: int = field(default=3000, metadata=_limits(100, 1_000_000))
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
 
@@ -322,6 +358,8 @@ class Params:
     score: ScoreParams = field(default_factory=ScoreParams)
     cluster: ClusterParams = field(default_factory=ClusterParams)
     segments: SegmentParams = field(default_factory=SegmentParams)
+    monitor: MonitorParams = field(default_factory=MonitorParams)
+    explain: ExplainParams = field(default_factory=ExplainParams)
 
 
 # --------------------------------------------------------------------------- parsing

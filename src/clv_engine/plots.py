@@ -17,7 +17,7 @@ import polars as pl
 
 from .io import atomic_path
 
-__all__ = ["cluster_profiles_png", "save_png", "segments_png"]
+__all__ = ["cluster_profiles_png", "save_png", "segments_png", "shap_summary_png"]
 
 _PNG_METADATA = {"Software": None}
 
@@ -66,4 +66,35 @@ def segments_png(summary: pl.DataFrame, target: str | Path) -> None:
     ax.invert_yaxis()
     ax.legend(loc="lower right")
     ax.set_title("Business segments: size vs value")
+    save_png(fig, target)
+
+
+def shap_summary_png(
+    shap: np.ndarray, features: pl.DataFrame, labels: list[str], target: str | Path, seed: int, top: int = 15
+) -> None:
+    """SHAP summary (beeswarm) of the top features, labelled in plain words.
+
+    shap's plot shuffles its dots with numpy's global generator: it is seeded here so the
+    picture is the same for the same data.
+    """
+    import shap as shap_lib
+
+    # Categorical features have no colour scale: their dots are drawn grey.
+    numeric = features.select(
+        [
+            (
+                pl.col(c).cast(pl.Float64, strict=False)
+                if features[c].dtype != pl.String
+                else pl.lit(None, pl.Float64)
+            ).alias(c)
+            for c in features.columns
+        ]
+    ).to_numpy()
+    np.random.seed(seed)
+    shap_lib.summary_plot(shap, numeric, feature_names=labels, max_display=top, show=False, plot_size=(9, 7))
+    fig = plt.gcf()
+    fig.axes[0].set_xlabel("effect on the log of predicted CLV (right: raises it)")
+    fig.suptitle(
+        "What drives predicted CLV (each dot is a customer; colour: the feature's value)", fontsize=11
+    )
     save_png(fig, target)

@@ -1,0 +1,232 @@
+"""Why the model predicts what it does: SHAP values of the revenue model, in plain words.
+
+CatBoost computes exact TreeSHAP values itself (``get_feature_importance(type=
+"ShapValues")``). For the Tweedie and log1p objectives these are contributions on the
+log scale: prediction = exp(start + sum of contributions), where the start is the
+boosting's starting point (the BG/NBD + Gamma-Gamma forecast when ``model.baseline`` is
+btyd) times the model's average correction. To speak in currency, each customer's
+change from the start, ``prediction - start``, is shared among the features in
+proportion to their log-scale contributions: the currency contributions add up exactly
+to the prediction minus the start.
+
+The ``two_part`` objective multiplies two models, so a single set of contributions does
+not exist; this module explains the ``tweedie`` and ``log_rmse`` objectives and says so
+otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from .features import FEATURES
+from .model import CLVModel, _pool
+
+__all__ = [
+    "Explanation",
+    "customer_drivers",
+    "explain",
+    "global_importance",
+    "interactions",
+    "plain_label",
+    "segment_importance",
+]
+
+# Short names a non-specialist can read on a chart; the full definitions are in FEATURES.
+_LABELS = {
+    "recency_days": "days since last purchase",
+    "tenure_days": "days since first purchase",
+    "n_orders": "number of orders",
+    "revenue_sum": "total spent",
+    "log_revenue_sum": "total spent (log)",
+    "avg_order_value": "average basket",
+    "max_order_value": "largest basket",
+    "is_repeat_buyer": "bought more than once",
+    "active_last_30d": "bought in the last 30 days",
+    "returns_count": "returns",
+    "return_share": "share of spend returned",
+    "gap_mean_days": "usual days between orders",
+    "gap_median_days": "median days between orders",
+    "gap_std_days": "variability of days between orders",
+    "gap_min_days": "shortest gap between orders",
+    "gap_max_days": "longest gap between orders",
+    "gap_cv": "irregularity of ordering",
+    "regularity_index": "regularity of ordering",
+    "lookback_orders": "recent orders (lookback)",
+    "lookback_revenue": "recent spend (lookback)",
+    "observed_days": "days observed",
+    "spend_per_day": "recent spend per day",
+    "orders_per_month": "recent orders per month",
+    "recency_over_gap": "time since last order vs usual gap",
+    "trend_90d": "spend trend (last 90 days)",
+    "frequency": "repeat purchase days",
+    "recency_tx_days": "days from first to last purchase",
+    "age_T_days": "days since first purchase day",
+    "mean_repeat_spend": "average repeat spend",
+    "season_share_customer": "seasonal share of own spend",
+    "season_share_base": "seasonal share of all spend",
+    "cutoff_month_sin": "time of year of the forecast date (sin)",
+    "cutoff_month_cos": "time of year of the forecast date (cos)",
+    "horizon_mid_sin": "time of year of the forecast window (sin)",
+    "horizon_mid_cos": "time of year of the forecast window (cos)",
+    "last_purchase_month_sin": "month of last purchase (sin)",
+    "last_purchase_month_cos": "month of last purchase (cos)",
+    "customer_stage": "lifecycle stage",
+    "status_segment": "activity status",
+    "behaviour": "buying rhythm",
+    "btyd_p_alive": "textbook P(still a customer)",
+    "btyd_expected_purchases": "textbook expected purchases",
+    "btyd_expected_spend": "textbook expected basket",
+    "btyd_expected_revenue": "textbook forecast",
+}
+
+
+def plain_label(name: str) -> str:
+    """A short, plain name for a feature (the raw name when none is set)."""
+    if name in _LABELS:
+        return _LABELS[name]
+    for d in (30, 90, 180, 365):
+        if name == f"revenue_last_{d}d":
+            return f"spend in the last {d} days"
+        if name == f"orders_last_{d}d":
+            return f"orders in the last {d} days"
+    return name.replace("_", " ")
+
+
+assert all(plain_label(f.name) for f in FEATURES)  # every feature has a readable name
+
+
+@dataclass(frozen=True)
+class Explanation:
+    shap: np.ndarray  # customers x features, log scale
+    start: np.ndarray  # per customer, currency: the prediction with every contribution at 0
+    currency: np.ndarray  # customers x features, currency; rows add up to prediction - start
+    features: list[str]
+
+
+def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
+    """SHAP contributions of the revenue model for ``rows`` (see the module docstring)."""
+    objective = model.params.objective
+    if objective == "two_part":
+        raise ValueError(
+            "explanations need a single boosted model: set model.objective to tweedie or log_rmse "
+            "(two_part multiplies two models)"
+        )
+    value_model = model.value_model_
+    if not hasattr(value_model, "get_feature_importance"):
+        n = rows.height
+        zeros = np.zeros((n, len(model.features)))
+        prediction = model.predict(rows)
+        return Explanation(zeros, prediction, zeros, model.features)
+    pool = _pool(rows, model.features, model.categorical, offset=model._offset(rows, "value"))
+    values = value_model.get_feature_importance(pool, type="ShapValues")
+    shap, expected = values[:, :-1], values[:, -1]
+    offset = model._offset(rows, "value")
+    base_log = expected + (offset if offset is not None else 0.0)
+    prediction = model.predict(rows)
+    start = (np.expm1(base_log) if objective == "log_rmse" else np.exp(base_log)) * model.scale_
+    total = shap.sum(axis=1)
+    change = prediction - start
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = np.where(np.abs(total)[:, None] > 1e-12, shap / total[:, None], 0.0)
+    currency = weights * change[:, None]
+    return Explanation(shap, start, currency, model.features)
+
+
+def global_importance(explanation: Explanation) -> pl.DataFrame:
+    """feature, label, mean |SHAP| (log scale), mean |contribution| (currency); sorted."""
+    return (
+        pl.DataFrame(
+            {
+                "feature": explanation.features,
+                "label": [plain_label(f) for f in explanation.features],
+                "mean_abs_shap": np.abs(explanation.shap).mean(axis=0),
+                "mean_abs_currency": np.abs(explanation.currency).mean(axis=0),
+            }
+        )
+        .sort(["mean_abs_shap", "feature"], descending=[True, False])
+        .with_row_index("rank", offset=1)
+    )
+
+
+def segment_importance(explanation: Explanation, stages: pl.Series) -> pl.DataFrame:
+    """Mean |SHAP| per feature for each customer_stage (long format)."""
+    # customer_stage is itself a feature: group on a private column.
+    frame = pl.DataFrame(np.abs(explanation.shap), schema=explanation.features).with_columns(
+        stages.alias("_stage")
+    )
+    return (
+        frame.group_by("_stage")
+        .agg(*[pl.col(f).mean() for f in explanation.features], pl.len().alias("customers"))
+        .unpivot(index=["_stage", "customers"], variable_name="feature", value_name="mean_abs_shap")
+        .rename({"_stage": "customer_stage"})
+        .with_columns(pl.col("feature").map_elements(plain_label, return_dtype=pl.String).alias("label"))
+        .sort(["customer_stage", "mean_abs_shap", "feature"], descending=[False, True, False])
+    )
+
+
+def interactions(model: CLVModel, rows: pl.DataFrame, sample: int, seed: int, top: int = 10) -> pl.DataFrame:
+    """Top feature pairs by mean |SHAP interaction value| on a seeded sample of customers."""
+    value_model = model.value_model_
+    if not hasattr(value_model, "get_feature_importance") or rows.height == 0:
+        return pl.DataFrame(
+            schema={"feature_a": pl.String, "feature_b": pl.String, "mean_abs_interaction": pl.Float64}
+        )
+    if rows.height > sample:
+        rows = rows.sample(sample, seed=seed).sort("customer_id")
+    pool = _pool(rows, model.features, model.categorical, offset=model._offset(rows, "value"))
+    values = value_model.get_feature_importance(pool, type="ShapInteractionValues")[:, :-1, :-1]
+    strength = np.abs(values).mean(axis=0)
+    names = model.features
+    pairs = [
+        (names[i], names[j], float(strength[i, j] + strength[j, i]))
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+    ]
+    pairs.sort(key=lambda t: (-t[2], t[0], t[1]))
+    out = pl.DataFrame(pairs[:top], schema=["feature_a", "feature_b", "mean_abs_interaction"], orient="row")
+    return out.with_columns(
+        pl.format(
+            "how much {} matters depends on {}",
+            pl.col("feature_a").map_elements(plain_label, return_dtype=pl.String),
+            pl.col("feature_b").map_elements(plain_label, return_dtype=pl.String),
+        ).alias("reading")
+    )
+
+
+def customer_drivers(
+    explanation: Explanation, customer_ids: pl.Series, prediction: np.ndarray
+) -> pl.DataFrame:
+    """Top 3 drivers per customer in currency, and a one-line narrative."""
+    currency = explanation.currency
+    order = np.argsort(-np.abs(currency), axis=1, kind="stable")[:, :3]
+    names = np.array([plain_label(f) for f in explanation.features])
+    rows = []
+    for i in range(currency.shape[0]):
+        top = [(names[j], float(currency[i, j])) for j in order[i] if abs(currency[i, j]) >= 0.005]
+        up = [f"{n} ({v:+,.2f})" for n, v in top if v > 0]
+        down = [f"{n} ({v:+,.2f})" for n, v in top if v < 0]
+        text = f"{prediction[i]:,.2f} expected, from a starting point of {explanation.start[i]:,.2f}"
+        if up:
+            text += "; raised by " + " and ".join(up)
+        if down:
+            text += "; lowered by " + " and ".join(down)
+        padded = top + [("", 0.0)] * (3 - len(top))
+        rows.append(
+            {
+                "driver_1": padded[0][0] or None,
+                "driver_1_value": round(padded[0][1], 2),
+                "driver_2": padded[1][0] or None,
+                "driver_2_value": round(padded[1][1], 2),
+                "driver_3": padded[2][0] or None,
+                "driver_3_value": round(padded[2][1], 2),
+                "explanation": text,
+            }
+        )
+    return (
+        pl.DataFrame(rows)
+        .with_columns(customer_ids.alias("customer_id"))
+        .select("customer_id", pl.exclude("customer_id"))
+    )

@@ -1,0 +1,211 @@
+"""Drift monitoring with a human in the loop: it reports, it never retrains.
+
+Reference: the training population at the newest training cutoff and the backtest
+predictions. Current: the customers scored at ``as_of`` and their predictions.
+
+- feature drift: per numeric feature the two-sample Kolmogorov-Smirnov statistic and
+  p-value and the population stability index (PSI, 10 bins at the reference deciles);
+  per categorical feature PSI and a chi-square test of the category counts;
+- prediction drift: KS, PSI, and the relative shift of the mean and of the 50/90/99th
+  percentiles of predicted CLV;
+- segment mix: chi-square test and PSI of the customer_stage and status_segment shares;
+- accuracy: the backtest's normalized Gini against the model's own validation Gini.
+
+An alert needs an effect size, not only significance (with tens of thousands of customers
+every p-value is tiny): PSI >= ``psi_alert`` or KS >= ``ks_alert`` for a feature or the
+predictions, PSI >= ``mix_psi_alert`` with chi-square p < ``p_value`` for the mix, a
+relative Gini drop above ``accuracy_drop_alert`` for accuracy. Features that move with the
+calendar or the customer's age by construction (``ignore_features``) are reported but
+never alert. PSI uses shares floored at 1e-4 so empty bins stay finite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from .params import MonitorParams
+
+__all__ = ["MonitorResult", "feature_drift", "monitor", "psi"]
+
+_FLOOR = 1e-4
+
+
+def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
+    """Population stability index of ``current`` against ``reference`` (numeric)."""
+    reference, current = reference[np.isfinite(reference)], current[np.isfinite(current)]
+    if reference.size == 0 or current.size == 0:
+        return float("nan")
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    ref = (
+        np.bincount(np.searchsorted(edges, reference, side="right"), minlength=edges.size + 1)
+        / reference.size
+    )
+    cur = np.bincount(np.searchsorted(edges, current, side="right"), minlength=edges.size + 1) / current.size
+    return _psi_shares(ref, cur)
+
+
+def _psi_shares(ref: np.ndarray, cur: np.ndarray) -> float:
+    ref, cur = np.maximum(ref, _FLOOR), np.maximum(cur, _FLOOR)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def _categorical(reference: pl.Series, current: pl.Series) -> tuple[float, float]:
+    """(PSI, chi-square p-value) of category shares."""
+    categories = sorted(set(reference.drop_nulls().to_list()) | set(current.drop_nulls().to_list()))
+    ref_counts = np.array([(reference == c).sum() for c in categories], dtype=float)
+    cur_counts = np.array([(current == c).sum() for c in categories], dtype=float)
+    share = _psi_shares(ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum())
+    if len(categories) < 2:
+        return share, 1.0
+    table = np.vstack([ref_counts, cur_counts])
+    table = table[:, table.sum(axis=0) > 0]
+    p_value = float(stats.chi2_contingency(table)[1]) if table.shape[1] > 1 else 1.0
+    return share, p_value
+
+
+def feature_drift(
+    reference: pl.DataFrame,
+    current: pl.DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    params: MonitorParams,
+) -> pl.DataFrame:
+    """One row per feature: kind, KS statistic and p-value, PSI, chi-square p, drift flag, reason."""
+    rows = []
+    for name in numeric:
+        ref = reference[name].cast(pl.Float64).to_numpy()
+        cur = current[name].cast(pl.Float64).to_numpy()
+        ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+        ks = stats.ks_2samp(ref, cur) if ref.size and cur.size else None
+        value = psi(ref, cur)
+        ks_stat = float(ks.statistic) if ks is not None else float("nan")
+        drifted = (value >= params.psi_alert) or (ks_stat >= params.ks_alert)
+        rows.append(
+            {
+                "feature": name,
+                "kind": "numeric",
+                "ks_statistic": ks_stat,
+                "ks_p_value": float(ks.pvalue) if ks is not None else float("nan"),
+                "psi": value,
+                "chi2_p_value": None,
+                "mean_reference": float(np.mean(ref)) if ref.size else None,
+                "mean_current": float(np.mean(cur)) if cur.size else None,
+            }
+            | _flag(name, drifted, params, f"PSI {value:.2f}, KS {ks_stat:.2f}")
+        )
+    for name in categorical:
+        value, p_value = _categorical(reference[name], current[name])
+        drifted = value >= params.psi_alert
+        rows.append(
+            {
+                "feature": name,
+                "kind": "categorical",
+                "ks_statistic": None,
+                "ks_p_value": None,
+                "psi": value,
+                "chi2_p_value": p_value,
+                "mean_reference": None,
+                "mean_current": None,
+            }
+            | _flag(name, drifted, params, f"PSI {value:.2f}")
+        )
+    return pl.DataFrame(rows, infer_schema_length=None).sort(
+        ["drift", "psi"], descending=True, nulls_last=True
+    )
+
+
+def _flag(name: str, drifted: bool, params: MonitorParams, evidence: str) -> dict[str, Any]:
+    if name in params.ignore_features:
+        return {
+            "drift": False,
+            "note": f"moves with the calendar or age by construction ({evidence}): not alerted",
+        }
+    return {"drift": bool(drifted), "note": evidence if drifted else ""}
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    feature_drift: pl.DataFrame
+    prediction_drift: dict[str, Any]
+    summary: dict[str, Any]
+
+
+def monitor(
+    reference_rows: pl.DataFrame,
+    current_rows: pl.DataFrame,
+    reference_predictions: np.ndarray,
+    current_predictions: np.ndarray,
+    numeric: list[str],
+    categorical: list[str],
+    params: MonitorParams,
+    validation_gini: float | None = None,
+    backtest_gini: float | None = None,
+) -> MonitorResult:
+    """All checks and the plain-words summary (see the module docstring)."""
+    drift = feature_drift(reference_rows, current_rows, numeric, categorical, params)
+    reasons: list[str] = []
+    for name, note in drift.filter(pl.col("drift")).select("feature", "note").iter_rows():
+        reasons.append(f"feature drift in {name} ({note})")
+
+    ref, cur = np.asarray(reference_predictions, float), np.asarray(current_predictions, float)
+    ks = stats.ks_2samp(ref, cur)
+    quantiles = {}
+    for q in (50, 90, 99):
+        r, c = np.percentile(ref, q), np.percentile(cur, q)
+        quantiles[f"p{q}"] = {"reference": float(r), "current": float(c), "relative_shift": _rel(c, r)}
+    prediction = {
+        "ks_statistic": float(ks.statistic),
+        "ks_p_value": float(ks.pvalue),
+        "psi": psi(ref, cur),
+        "mean": {
+            "reference": float(ref.mean()),
+            "current": float(cur.mean()),
+            "relative_shift": _rel(cur.mean(), ref.mean()),
+        },
+        "quantiles": quantiles,
+    }
+    prediction["drift"] = bool(
+        prediction["psi"] >= params.psi_alert or prediction["ks_statistic"] >= params.ks_alert
+    )
+    if prediction["drift"]:
+        reasons.append(
+            f"the distribution of predicted CLV moved (PSI {prediction['psi']:.2f}, "
+            f"KS {prediction['ks_statistic']:.2f}, mean {prediction['mean']['relative_shift']:+.0%})"
+        )
+
+    mix = {}
+    for name in ("customer_stage", "status_segment"):
+        value, p_value = _categorical(reference_rows[name], current_rows[name])
+        shifted = value >= params.mix_psi_alert and p_value < params.p_value
+        mix[name] = {"psi": value, "chi2_p_value": p_value, "shift": bool(shifted)}
+        if shifted:
+            reasons.append(f"the {name} mix shifted (PSI {value:.2f}, chi-square p {p_value:.1e})")
+
+    accuracy: dict[str, Any] = {"validation_gini": validation_gini, "backtest_gini": backtest_gini}
+    if validation_gini and backtest_gini is not None and validation_gini > 0:
+        drop = 1 - backtest_gini / validation_gini
+        accuracy |= {"relative_drop": drop, "alert": bool(drop > params.accuracy_drop_alert)}
+        if drop > params.accuracy_drop_alert:
+            reasons.append(
+                f"accuracy dropped: backtest normalized Gini {backtest_gini:.3f} is {drop:.0%} below the "
+                f"validation's {validation_gini:.3f} (alert above {params.accuracy_drop_alert:.0%})"
+            )
+    summary = {
+        "retrain_recommended": bool(reasons),
+        "reasons": reasons,
+        "decision": "a person decides whether to retrain; this stage never retrains",
+        "features_drifted": int(drift["drift"].sum()),
+        "features_checked": drift.height,
+        "segment_mix": mix,
+        "accuracy": accuracy,
+    }
+    return MonitorResult(drift, prediction, summary)
+
+
+def _rel(current: float, reference: float) -> float | None:
+    return float(current / reference - 1) if reference else None

@@ -1,0 +1,62 @@
+"""DVC stage explain: SHAP importance, interactions, per-segment and per-customer drivers."""
+
+import argparse
+
+import joblib
+import polars as pl
+
+from clv_engine.explain import (
+    customer_drivers,
+    explain,
+    global_importance,
+    interactions,
+    plain_label,
+    segment_importance,
+)
+from clv_engine.io import write_csv, write_parquet
+from clv_engine.params import load_params
+from clv_engine.plots import shap_summary_png
+from clv_engine.stage import progress, run_stage
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bundle", required=True)
+    parser.add_argument("--scoring", required=True)
+    parser.add_argument("--importance", required=True, help="global importance (CSV, a DVC plot)")
+    parser.add_argument("--figure", required=True, help="SHAP summary plot (PNG)")
+    parser.add_argument("--interactions", required=True)
+    parser.add_argument("--segment-shap", required=True)
+    parser.add_argument("--drivers", required=True, help="top 3 drivers per customer (Parquet)")
+
+
+def main(args: argparse.Namespace) -> str:
+    params = load_params(args.params)
+    model = joblib.load(args.bundle)["model"]
+    rows = pl.read_parquet(args.scoring)
+    progress(f"SHAP values for {rows.height:,} customers")
+    explanation = explain(model, rows)
+    importance = global_importance(explanation)
+    write_csv(importance, args.importance)
+    sample = rows.sample(min(rows.height, params.explain.plot_sample), seed=params.seed).sort("customer_id")
+    index = rows.with_row_index("i").join(sample.select("customer_id"), on="customer_id")["i"].to_numpy()
+    shap_summary_png(
+        explanation.shap[index],
+        rows[index].select(explanation.features),
+        [plain_label(f) for f in explanation.features],
+        args.figure,
+        params.seed,
+    )
+    progress(f"SHAP interaction values on a seeded sample of {params.explain.interaction_sample} customers")
+    pairs = interactions(
+        model, rows, params.explain.interaction_sample, params.seed, params.explain.top_interactions
+    )
+    write_csv(pairs, args.interactions)
+    write_csv(segment_importance(explanation, rows["customer_stage"]), args.segment_shap)
+    drivers = customer_drivers(explanation, rows["customer_id"], model.predict(rows))
+    write_parquet(drivers, args.drivers)
+    top = ", ".join(importance["label"].head(3).to_list())
+    return f"top drivers overall: {top}"
+
+
+if __name__ == "__main__":
+    run_stage("explain", add_arguments, main)

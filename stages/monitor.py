@@ -1,0 +1,64 @@
+"""DVC stage monitor: drift of features, predictions, segment mix and accuracy; never retrains."""
+
+import argparse
+import json
+
+import polars as pl
+
+from clv_engine.evaluation import model_features
+from clv_engine.io import write_csv, write_json
+from clv_engine.monitoring import monitor
+from clv_engine.params import load_params
+from clv_engine.stage import progress, run_stage
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--training", required=True)
+    parser.add_argument("--scores", required=True)
+    parser.add_argument("--backtest", required=True, help="backtest predictions (evaluate stage)")
+    parser.add_argument("--metrics", required=True, help="reports/metrics.json")
+    parser.add_argument("--metadata", required=True, help="reports/model_metadata.json")
+    parser.add_argument("--out-dir", required=True)
+
+
+def main(args: argparse.Namespace) -> str:
+    params = load_params(args.params)
+    training = pl.read_parquet(args.training)
+    reference = training.filter(pl.col("cutoff") == training["cutoff"].max())
+    current = pl.read_parquet(args.scores)
+    backtest = pl.read_parquet(args.backtest)
+    with open(args.metrics, encoding="utf-8") as fh:
+        backtest_gini = json.load(fh)["model"]["normalized_gini"]
+    with open(args.metadata, encoding="utf-8") as fh:
+        validation_gini = json.load(fh)["validation"]["out_of_sample"]["normalized_gini"]
+    names, categorical = model_features(params)
+    numeric = [n for n in names if n not in categorical]
+    progress(
+        f"reference: {reference.height:,} customers at {reference['cutoff'].max()}; "
+        f"current: {current.height:,}"
+    )
+    result = monitor(
+        reference,
+        current,
+        backtest["model"].to_numpy(),
+        current["predicted_clv"].to_numpy(),
+        numeric,
+        categorical,
+        params.monitor,
+        validation_gini=validation_gini,
+        backtest_gini=backtest_gini,
+    )
+    write_csv(result.feature_drift, f"{args.out_dir}/feature_drift.csv")
+    write_json(result.prediction_drift, f"{args.out_dir}/prediction_drift.json")
+    write_json(result.summary, f"{args.out_dir}/monitoring_summary.json")
+    for reason in result.summary["reasons"]:
+        progress(f"alert: {reason}")
+    verdict = (
+        "retraining recommended (a person decides)" if result.summary["retrain_recommended"] else "no alert"
+    )
+    drifted, checked = result.summary["features_drifted"], result.summary["features_checked"]
+    return f"{drifted} of {checked} features drifted; {verdict}"
+
+
+if __name__ == "__main__":
+    run_stage("monitor", add_arguments, main)

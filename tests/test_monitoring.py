@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from clv_engine.monitoring import monitor, psi
+from clv_engine.params import MonitorParams
+
+PARAMS = MonitorParams()
+NUMERIC = ["recency_days", "avg_order_value", "n_orders"]
+CATEGORICAL = ["customer_stage", "status_segment"]
+
+
+def population(
+    seed: int, n: int = 5000, aov_scale: float = 20.0, stage_p=(0.25, 0.25, 0.25, 0.25)
+) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame(
+        {
+            "recency_days": rng.exponential(90, n),
+            "avg_order_value": rng.gamma(2.0, aov_scale, n),
+            "n_orders": rng.poisson(3, n) + 1,
+            "customer_stage": rng.choice(["New", "Growing", "Established", "Loyal"], n, p=stage_p),
+            "status_segment": rng.choice(["Active", "Lagging", "Dormant", "Churn-risk"], n),
+        }
+    )
+
+
+def predictions(seed: int, n: int = 5000, scale: float = 30.0) -> np.ndarray:
+    return np.random.default_rng(seed).gamma(0.7, scale, n)
+
+
+def run(reference, current, ref_pred, cur_pred, **kw):
+    return monitor(reference, current, ref_pred, cur_pred, NUMERIC, CATEGORICAL, PARAMS, **kw)
+
+
+def test_psi_zero_for_identical_and_large_for_shifted():
+    x = np.random.default_rng(0).normal(size=10_000)
+    assert psi(x, x) == pytest.approx(0.0)
+    assert psi(x, x + 2) > 1.0
+
+
+def test_no_alert_for_the_same_generator():
+    result = run(
+        population(1), population(2), predictions(1), predictions(2), validation_gini=0.7, backtest_gini=0.68
+    )
+    assert result.summary["retrain_recommended"] is False, result.summary["reasons"]
+    assert result.summary["reasons"] == []
+
+
+def test_alert_for_a_shift_in_one_feature_names_it():
+    result = run(population(1), population(2, aov_scale=40.0), predictions(1), predictions(2))
+    reasons = result.summary["reasons"]
+    assert result.summary["retrain_recommended"] is True
+    assert len(reasons) == 1 and reasons[0].startswith("feature drift in avg_order_value")
+
+
+def test_alert_for_a_shift_in_predictions():
+    result = run(population(1), population(2), predictions(1), predictions(2, scale=60.0))
+    reasons = result.summary["reasons"]
+    assert (
+        len(reasons) == 1 and "distribution of predicted CLV moved" in reasons[0] and "mean +" in reasons[0]
+    )
+
+
+def test_alert_for_a_shift_in_the_segment_mix():
+    shifted = population(2, stage_p=(0.55, 0.25, 0.1, 0.1))
+    result = run(population(1), shifted, predictions(1), predictions(2))
+    reasons = result.summary["reasons"]
+    assert any(r.startswith("the customer_stage mix shifted") for r in reasons)
+    assert result.summary["segment_mix"]["customer_stage"]["shift"] is True
+    assert result.summary["segment_mix"]["status_segment"]["shift"] is False
+
+
+def test_accuracy_drop_alerts_above_the_threshold():
+    ok = run(
+        population(1), population(2), predictions(1), predictions(2), validation_gini=0.70, backtest_gini=0.60
+    )
+    bad = run(
+        population(1), population(2), predictions(1), predictions(2), validation_gini=0.70, backtest_gini=0.50
+    )
+    assert ok.summary["reasons"] == []
+    assert bad.summary["reasons"][0].startswith("accuracy dropped")
+
+
+def test_ignored_features_never_alert():
+    params = MonitorParams(ignore_features=("avg_order_value",))
+    result = monitor(
+        population(1),
+        population(2, aov_scale=40.0),
+        predictions(1),
+        predictions(2),
+        NUMERIC,
+        CATEGORICAL,
+        params,
+    )
+    assert result.summary["reasons"] == []
+    row = result.feature_drift.filter(pl.col("feature") == "avg_order_value").row(0, named=True)
+    assert row["drift"] is False and "not alerted" in row["note"]
