@@ -181,3 +181,50 @@ def test_as_of_on_the_full_log_equals_the_log_truncated_at_as_of(project):
         dvc(project, "repro")
     assert on_full_log == on_truncated_log
     assert len(on_full_log.splitlines()) > 100
+
+
+def _chromium() -> str | None:
+    return next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser")) if p), None)
+
+
+def test_report_renders_in_a_real_browser(project, tmp_path):
+    """Open reports/report.html in headless Chromium; key numbers and charts are there."""
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed: .ci/run installs it (apt-get install chromium)")
+        pytest.skip("Chromium not installed (apt-get install chromium); CI runs this test")
+    report = project / "reports" / "report.html"
+    text = report.read_text(encoding="utf-8")
+    assert "<script" not in text and 'src="http' not in text and 'href="http' not in text  # nothing fetched
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,6000",
+    ]
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    predictions = pl.read_csv(project / "data" / "outputs" / "clv_predictions.csv", infer_schema=False)
+    total = predictions["predicted_clv"].cast(pl.Float64).sum()
+    assert f'id="total">{total:,.0f}<' in dom
+    assert f'id="customers">{predictions.height:,}<' in dom
+    assert dom.count('src="data:image/png;base64,') == 4  # backtest, segments, clusters, SHAP
+    for table in ("backtest", "tiers", "segments", "clusters", "interactions", "top"):
+        assert f'<table id="{table}">' in dom
+    assert "BG/NBD + Gamma-Gamma" in dom
+    assert ("Retraining recommended" in dom) or ("No drift alert" in dom)
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shot = artifacts / "report_screenshot.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", report.as_uri()], capture_output=True, timeout=120
+    )
+    assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 50_000

@@ -1,0 +1,317 @@
+"""reports/report.html: one self-contained page for people who will not open CSV files.
+
+Everything is inline (CSS, and pictures as base64 PNG); the page loads nothing from the
+network and runs no script. The headline's range for the total comes from the out-of-time
+backtest (:func:`total_range`): it says where the total lands if customers behave as they
+did there, bias included.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+
+from .evaluation import APPROACHES
+from .plots import save_png
+
+__all__ = ["ReportInputs", "gain_and_calibration_png", "render_report", "total_range"]
+
+_NAMES = {
+    "model": "CLV model (CatBoost boosted from BG/NBD + Gamma-Gamma)",
+    "btyd": "BG/NBD + Gamma-Gamma",
+    "naive_spend_rate": "Naive spend rate",
+    "last_period": "Revenue of the last horizon-length period",
+}
+
+
+def total_range(
+    current: np.ndarray,
+    backtest_predicted: np.ndarray,
+    backtest_actual: np.ndarray,
+    level: float,
+    seed: int,
+    draws: int = 500,
+    max_per_bin: int = 20_000,
+) -> tuple[float, float]:
+    """Range of the total at ``level`` if customers behave as in the backtest.
+
+    Customers are binned by deciles of the backtest's predictions. In each bin the backtest
+    customers are resampled with replacement and the ratio sum(actual) / sum(predicted) is
+    taken; the current forecasts of the bin are scaled by it and the bins are added up.
+    The spread of those totals over the draws gives the range; its centre carries the
+    backtest's bias. (Ratios of sums are stable where ratios per customer are not.)
+    """
+    edges = np.unique(np.quantile(backtest_predicted, np.linspace(0, 1, 11)[1:-1]))
+    bt_bin = np.searchsorted(edges, backtest_predicted, side="right")
+    cur_bin = np.searchsorted(edges, current, side="right")
+    rng = np.random.default_rng(seed)
+    totals = np.zeros(draws)
+    for b in np.unique(cur_bin):
+        members = np.flatnonzero(bt_bin == b)
+        current_sum = float(current[cur_bin == b].sum())
+        if members.size == 0:
+            totals += current_sum
+            continue
+        if members.size > max_per_bin:
+            members = rng.choice(members, max_per_bin, replace=False)
+        picks = members[rng.integers(0, members.size, size=(draws, members.size))]
+        predicted = backtest_predicted[picks].sum(axis=1)
+        ratio = np.where(
+            predicted > 0, backtest_actual[picks].sum(axis=1) / np.maximum(predicted, 1e-12), 1.0
+        )
+        totals += ratio * current_sum
+    alpha = 1 - level
+    return float(np.quantile(totals, alpha / 2)), float(np.quantile(totals, 1 - alpha / 2))
+
+
+def gain_and_calibration_png(gain: pl.DataFrame, deciles: pl.DataFrame, target: str | Path) -> None:
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.6))
+    x = gain["customer_share"].to_numpy() * 100
+    for name in (*APPROACHES, "perfect"):
+        style = {"lw": 2.4} if name == "model" else {"lw": 1.2, "ls": "--" if name == "perfect" else "-"}
+        a.plot(x, gain[name].to_numpy() * 100, label=_NAMES.get(name, "perfect ranking"), **style)
+    a.plot([0, 100], [0, 100], color="grey", lw=0.8, ls=":", label="random")
+    a.set_xlabel("% of customers, highest predicted first")
+    a.set_ylabel("% of actual revenue captured")
+    a.set_title("Gain curve (backtest)")
+    a.legend(fontsize=7, loc="lower right")
+    d = deciles["decile"].to_numpy()
+    b.bar(d - 0.2, deciles["mean_predicted"].to_numpy(), width=0.4, label="mean predicted")
+    b.bar(d + 0.2, deciles["mean_actual"].to_numpy(), width=0.4, label="mean actual")
+    b.set_yscale("log")
+    b.set_xticks(d)
+    b.set_xlabel("decile of predicted CLV (1 = highest)")
+    b.set_ylabel("revenue per customer (log scale)")
+    b.set_title("Decile calibration (backtest)")
+    b.legend(fontsize=8)
+    save_png(fig, target)
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    predictions: pl.DataFrame
+    metadata: dict[str, Any]
+    metrics: dict[str, Any]
+    monitoring: dict[str, Any]
+    segment_summary: pl.DataFrame
+    cluster_summary: pl.DataFrame
+    tier_rankings: pl.DataFrame
+    interactions: pl.DataFrame
+    total_low: float
+    total_high: float
+    pictures: dict[str, Path]
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _money(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _table(frame: pl.DataFrame, formats: dict[str, str] | None = None, table_id: str = "") -> str:
+    formats = formats or {}
+    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.iter_rows():
+        cells = []
+        for name, value in zip(frame.columns, row, strict=True):
+            if value is None:
+                text = ""
+            elif name in formats:
+                text = format(value, formats[name])
+            elif isinstance(value, float):
+                text = f"{value:,.2f}"
+            else:
+                text = str(value)
+            cells.append(f"<td>{html.escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    ident = f' id="{table_id}"' if table_id else ""
+    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+_CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif;
+       margin: 0; color: #1d2430; background: #f6f7f9 }
+main { max-width: 1180px; margin: auto; padding: 24px }
+h1 { font-size: 26px; margin: 8px 0 }
+h2 { font-size: 20px; margin-top: 36px; border-bottom: 2px solid #dde2ea; padding-bottom: 4px }
+.cards { display: flex; gap: 14px; flex-wrap: wrap }
+.card { background: #fff; border-radius: 8px; padding: 14px 18px;
+        box-shadow: 0 1px 3px #0002; min-width: 200px }
+.card .v { font-size: 26px; font-weight: 600 }
+.card .k { color: #5b6675; font-size: 13px }
+table { border-collapse: collapse; background: #fff; font-size: 13px; margin: 8px 0;
+        box-shadow: 0 1px 3px #0001 }
+th, td { padding: 5px 9px; border-bottom: 1px solid #e6e9ee; text-align: left }
+th { background: #eef1f5 }
+img { max-width: 100%; background: #fff; border-radius: 6px; margin: 6px 0 }
+.alert { background: #fff4e5; border-left: 4px solid #f0a020; padding: 10px 14px }
+.ok { background: #e9f7ef; border-left: 4px solid #2e9d5b; padding: 10px 14px }
+.note { color: #5b6675; font-size: 13px }
+"""
+
+
+def render_report(inputs: ReportInputs) -> str:
+    """The HTML text of the report."""
+    p, md, m = inputs.predictions, inputs.metadata, inputs.metrics
+    total = float(p["predicted_clv"].sum())
+    level = md["interval_level"]
+    active = float(p["p_active"].sum())
+    bt = m["backtest"]
+    rows = []
+    for name in APPROACHES:
+        r = m[name]
+        rows.append(
+            {
+                "approach": _NAMES[name],
+                "normalized Gini": r["normalized_gini"],
+                "Spearman": r["spearman"],
+                "top-decile lift": r["top_decile_lift"],
+                "MAE": r["mae"],
+                "RMSE": r["rmse"],
+                "bias": r["bias"],
+                "decile MAPE": r["decile_mape"],
+            }
+        )
+    backtest = _table(
+        pl.DataFrame(rows),
+        {
+            "normalized Gini": ".3f",
+            "Spearman": ".3f",
+            "top-decile lift": ".2f",
+            "bias": "+.1%",
+            "decile MAPE": ".3f",
+        },
+        "backtest",
+    )
+    tiers = (
+        p.group_by("clv_segment")
+        .agg(
+            pl.len().alias("customers"),
+            pl.col("predicted_clv").sum().alias("predicted revenue"),
+            pl.col("clv_rank").min().alias("_first"),
+        )
+        .sort("_first")
+        .drop("_first")
+        .with_columns((pl.col("predicted revenue") / total).alias("share of revenue"))
+    )
+    mon = inputs.monitoring
+    if mon["retrain_recommended"]:
+        items = "".join(f"<li>{html.escape(r)}</li>" for r in mon["reasons"])
+        drift = f'<div class="alert"><b>Retraining recommended - a person decides.</b><ul>{items}</ul></div>'
+    else:
+        drift = (
+            '<div class="ok"><b>No drift alert.</b> '
+            "The scored population looks like the training population.</div>"
+        )
+    top = p.head(20).select(
+        "clv_rank",
+        "customer_id",
+        "predicted_clv",
+        "clv_lower",
+        "clv_upper",
+        "p_active",
+        "business_segment",
+        "explanation",
+    )
+    seg = inputs.segment_summary.select(
+        "business_segment",
+        "strategy",
+        "customers",
+        "customer_share",
+        "predicted_revenue",
+        "revenue_share",
+        "median_predicted_clv",
+    )
+    clusters = inputs.cluster_summary.select(
+        "cluster_id",
+        "clv_tier",
+        "profile",
+        "suggested_action",
+        "customers",
+        "customer_share",
+        "median_predicted_clv",
+        "revenue_share",
+    )
+    pct = {"customer_share": ".1%", "revenue_share": ".1%", "share of revenue": ".1%", "p_active": ".1%"}
+    cov = m["interval"]["coverage"]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Customer lifetime value report</title>
+<style>{_CSS}</style></head><body><main>
+<h1>Customer lifetime value forecast</h1>
+<p class="note">Forecast made on {md["as_of"]} for the next {md["horizon_days"]} days ({md["horizon_months"]}
+months). Every number below comes from the pipeline's own outputs (data/outputs, reports/).</p>
+<div class="cards">
+<div class="card"><div class="k">Predicted revenue, next {md["horizon_days"]} days</div>
+<div class="v" id="total">{_money(total)}</div>
+<div class="k">if customers behave as in the backtest: {_money(inputs.total_low)} to
+{_money(inputs.total_high)} ({level:.0%} range)</div></div>
+<div class="card"><div class="k">Customers scored</div><div class="v" id="customers">{p.height:,}</div></div>
+<div class="card"><div class="k">Expected to buy at least once</div><div class="v">{active:,.0f}</div>
+<div class="k">{active / p.height:.1%} of customers</div></div>
+<div class="card"><div class="k">Top 10% of customers hold</div>
+<div class="v">{float(p.filter(pl.col("clv_percentile") > 90)["predicted_clv"].sum()) / total:.0%}</div>
+<div class="k">of predicted revenue</div></div>
+</div>
+<p class="note">The range says where the total lands if customers behave as they did in the
+backtest below: in each decile of the forecast, the forecasts are scaled by the ratio of
+actual to predicted revenue seen there (bootstrapped), so the range includes the error the
+model made in the backtest, bias included. Per-customer {level:.0%} intervals are in
+clv_predictions.csv.</p>
+
+<h2>Is the forecast any good? Backtest</h2>
+<p>The whole pipeline was replayed on {bt["cutoff"]} using only data up to that day, and its
+forecast compared with what {bt["customers"]:,} customers actually spent in the next
+{bt["horizon_days"]} days, beside the textbook models.</p>
+{backtest}
+<p>The {level:.0%} intervals held the actual for <b>{cov:.1%}</b> of customers.</p>
+{_img(inputs.pictures["gain"], "gain curve and decile calibration")}
+
+<h2>Value tiers</h2>
+{_table(tiers, pct, "tiers")}
+{
+        _table(
+            inputs.tier_rankings.select(
+                "value_tier",
+                "customers",
+                "customer_share",
+                "median_predicted_clv",
+                "predicted_revenue",
+                "revenue_share",
+            ),
+            pct,
+        )
+    }
+
+<h2>Business segments and what to do</h2>
+{_table(seg, pct, "segments")}
+{_img(inputs.pictures["segments"], "segment size vs value")}
+
+<h2>Behavioural clusters</h2>
+{_table(clusters, pct, "clusters")}
+{_img(inputs.pictures["clusters"], "cluster profiles")}
+
+<h2>Drift: does the model still fit?</h2>
+{drift}
+
+<h2>What drives the forecast</h2>
+{_img(inputs.pictures["shap"], "SHAP summary")}
+{_table(inputs.interactions.select("feature_a", "feature_b", "reading"), table_id="interactions")}
+
+<h2>Top 20 customers</h2>
+{_table(top, pct, "top")}
+</main></body></html>
+"""

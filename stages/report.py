@@ -1,0 +1,69 @@
+"""DVC stage report: reports/report.html, self-contained, for stakeholders."""
+
+import argparse
+import json
+from pathlib import Path
+
+import polars as pl
+
+from clv_engine.io import write_text
+from clv_engine.params import load_params
+from clv_engine.report import ReportInputs, gain_and_calibration_png, render_report, total_range
+from clv_engine.stage import run_stage
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--outputs", required=True, help="data/outputs")
+    parser.add_argument("--reports", required=True, help="reports/")
+    parser.add_argument("--backtest", required=True)
+    parser.add_argument("--report", required=True)
+
+
+def _json(path: Path) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def main(args: argparse.Namespace) -> str:
+    params = load_params(args.params)
+    out, rep = Path(args.outputs), Path(args.reports)
+    predictions = pl.read_csv(
+        out / "clv_predictions.csv", infer_schema_length=None, schema_overrides={"customer_id": pl.String}
+    )
+    metadata = _json(rep / "model_metadata.json")
+    backtest = pl.read_parquet(args.backtest)
+    low, high = total_range(
+        predictions["predicted_clv"].to_numpy(),
+        backtest["model"].to_numpy(),
+        backtest["actual"].to_numpy(),
+        metadata["interval_level"],
+        params.seed,
+    )
+    gain_png = rep / "figures" / "backtest.png"
+    gain_and_calibration_png(
+        pl.read_csv(rep / "plots" / "gain.csv"), pl.read_csv(rep / "plots" / "deciles.csv"), gain_png
+    )
+    inputs = ReportInputs(
+        predictions=predictions,
+        metadata=metadata,
+        metrics=_json(rep / "metrics.json"),
+        monitoring=_json(rep / "monitoring" / "monitoring_summary.json"),
+        segment_summary=pl.read_csv(out / "segment_summary.csv"),
+        cluster_summary=pl.read_csv(out / "cluster_summary.csv"),
+        tier_rankings=pl.read_csv(out / "clv_cluster_rankings.csv"),
+        interactions=pl.read_csv(out / "interactions.csv"),
+        total_low=low,
+        total_high=high,
+        pictures={
+            "gain": gain_png,
+            "segments": rep / "figures" / "segments.png",
+            "clusters": rep / "figures" / "cluster_profiles.png",
+            "shap": rep / "feature_importances.png",
+        },
+    )
+    write_text(render_report(inputs), args.report)
+    return f"{args.report}: total {predictions['predicted_clv'].sum():,.0f}, range {low:,.0f} to {high:,.0f}"
+
+
+if __name__ == "__main__":
+    run_stage("report", add_arguments, main)
