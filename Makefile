@@ -28,8 +28,8 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src stages tests benchmarks
-	$(BIN)/ruff check src stages tests benchmarks
+	$(BIN)/ruff format --check src stages tests benchmarks tools experiments
+	$(BIN)/ruff check src stages tests benchmarks tools experiments
 
 format: $(STAMP)
 	$(BIN)/ruff format src stages tests benchmarks
