@@ -3,6 +3,7 @@
 import argparse
 import json
 
+import numpy as np
 import polars as pl
 
 from clv_engine.evaluation import backtest
@@ -52,18 +53,21 @@ def main(args: argparse.Namespace) -> str:
 
 
 def _predicted_vs_actual(predictions: pl.DataFrame, bins: int = 50) -> pl.DataFrame:
-    """Mean predicted vs mean actual in 50 equal-count bins of the prediction."""
-    ranked = predictions.sort(["model", "customer_id"]).with_row_index("i")
+    """Mean predicted vs mean actual in 50 equal-count bins of the prediction.
+
+    Sequential numpy sums over the sorted customers: the same bytes on every run.
+    """
+    ranked = predictions.sort(["model", "customer_id"])
     n = ranked.height
-    return (
-        ranked.with_columns((pl.col("i") * bins // n).alias("bin"))
-        .group_by("bin")
-        .agg(
-            pl.len().alias("customers"),
-            pl.col("model").mean().alias("mean_predicted"),
-            pl.col("actual").mean().alias("mean_actual"),
-        )
-        .sort("bin")
+    starts = np.unique(np.arange(bins) * n // bins)
+    sizes = np.diff(np.r_[starts, n])
+    return pl.DataFrame(
+        {
+            "bin": np.arange(starts.size),
+            "customers": sizes,
+            "mean_predicted": np.add.reduceat(ranked["model"].to_numpy(), starts) / sizes,
+            "mean_actual": np.add.reduceat(ranked["actual"].to_numpy(), starts) / sizes,
+        }
     )
 
 

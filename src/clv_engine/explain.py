@@ -122,7 +122,10 @@ def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
         return Explanation(zeros, prediction, zeros, model.features)
     pool = _pool(rows, model.features, model.categorical, offset=model._offset(rows, "value"))
     values = value_model.get_feature_importance(pool, type="ShapValues")
-    shap, expected = values[:, :-1], values[:, -1]
+    # CatBoost computes SHAP on several threads: features the trees barely use can get 0
+    # in one run and 1e-18 in another. Rounding to 12 decimals (log scale) removes that
+    # noise, so the same model gives the same explanations, byte for byte.
+    shap, expected = np.round(values[:, :-1], 12), values[:, -1]
     offset = model._offset(rows, "value")
     base_log = expected + (offset if offset is not None else 0.0)
     prediction = model.predict(rows)
@@ -177,7 +180,7 @@ def interactions(model: CLVModel, rows: pl.DataFrame, sample: int, seed: int, to
     if rows.height > sample:
         rows = rows.sample(sample, seed=seed).sort("customer_id")
     pool = _pool(rows, model.features, model.categorical, offset=model._offset(rows, "value"))
-    values = value_model.get_feature_importance(pool, type="ShapInteractionValues")[:, :-1, :-1]
+    values = np.round(value_model.get_feature_importance(pool, type="ShapInteractionValues")[:, :-1, :-1], 12)
     strength = np.abs(values).mean(axis=0)
     names = model.features
     pairs = [
