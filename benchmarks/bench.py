@@ -2,8 +2,9 @@
 
 For each size it generates a seeded synthetic log (about 10 lines per customer) and
 measures, each step in its own process: ingest of the CSV, orders + customer table
-(polars, the engine's code), and a plain-pandas implementation of the same table in the
-same run, with the ratio. Prints a table and writes bench-results/bench.json. Timings
+(polars, the engine's code), a plain-pandas implementation of the same table in the
+same run, with the ratio, and scoring throughput (customers per second, with a small
+model trained off the clock). Prints a table and writes bench-results/bench.json. Timings
 are for reading, never asserted by tests: these machines are shared and noisy, so
 compare ratios measured in one run.
 """
@@ -60,6 +61,12 @@ def main() -> None:
                 f"   pandas reference  {ref['seconds']:7.1f} s  {ref['peak_mb']:8.0f} MB  "
                 f"(table alone {ref['table_seconds']:.1f} s): polars is {ratio:.1f}x faster on the table"
             )
+            sc = run_step("score", work)
+            rate = sc["customers"] / sc["score_seconds"]
+            print(
+                f"   scoring           {sc['score_seconds']:7.1f} s  {sc['peak_mb']:8.0f} MB  "
+                f"{rate:>12,.0f} customers/s  ({sc['customers']:,} customers, {sc['trees']} trees)"
+            )
             results.append(
                 {
                     "transactions": n,
@@ -68,6 +75,8 @@ def main() -> None:
                     "features": feat,
                     "features_pandas": ref,
                     "table_speedup_vs_pandas": round(ratio, 2),
+                    "score": sc,
+                    "score_customers_per_second": round(rate),
                 }
             )
     out = Path(args.out)

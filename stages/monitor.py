@@ -3,9 +3,11 @@
 import argparse
 import json
 
+import joblib
 import polars as pl
 
 from clv_engine.evaluation import model_features
+from clv_engine.explain import explain
 from clv_engine.io import write_csv, write_json
 from clv_engine.monitoring import monitor
 from clv_engine.params import load_params
@@ -18,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backtest", required=True, help="backtest predictions (evaluate stage)")
     parser.add_argument("--metrics", required=True, help="reports/metrics.json")
     parser.add_argument("--metadata", required=True, help="reports/model_metadata.json")
+    parser.add_argument("--bundle", required=True, help="the model bundle (for SHAP drift)")
     parser.add_argument("--out-dir", required=True)
 
 
@@ -37,6 +40,12 @@ def main(args: argparse.Namespace) -> str:
         f"reference: {reference.height:,} customers at {reference['cutoff'].max()}; "
         f"current: {current.height:,}"
     )
+    model = joblib.load(args.bundle)["model"]
+    shap = None
+    if model.params.objective != "two_part":
+        shap = (explain(model, reference).shap, explain(model, current).shap, model.features)
+    else:
+        progress("SHAP drift not computed: the two_part objective has no single set of SHAP values")
     result = monitor(
         reference,
         current,
@@ -47,10 +56,13 @@ def main(args: argparse.Namespace) -> str:
         params.monitor,
         validation_gini=validation_gini,
         backtest_gini=backtest_gini,
+        shap=shap,
     )
     write_csv(result.feature_drift, f"{args.out_dir}/feature_drift.csv")
     write_json(result.prediction_drift, f"{args.out_dir}/prediction_drift.json")
     write_json(result.summary, f"{args.out_dir}/monitoring_summary.json")
+    if result.shap_drift is not None:
+        write_csv(result.shap_drift, f"{args.out_dir}/shap_drift.csv")
     for reason in result.summary["reasons"]:
         progress(f"alert: {reason}")
     verdict = (

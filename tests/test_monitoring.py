@@ -98,3 +98,19 @@ def test_ignored_features_never_alert():
     assert result.summary["reasons"] == []
     row = result.feature_drift.filter(pl.col("feature") == "avg_order_value").row(0, named=True)
     assert row["drift"] is False and "not alerted" in row["note"]
+
+
+def test_shap_drift_alerts_when_what_drives_the_model_changes():
+    from clv_engine.monitoring import shap_drift
+
+    rng = np.random.default_rng(0)
+    reference = rng.normal(size=(2000, 6)) * np.array([1.0, 0.8, 0.6, 0.4, 0.2, 0.1])
+    same = rng.normal(size=(2000, 6)) * np.array([1.0, 0.8, 0.6, 0.4, 0.2, 0.1])
+    flipped = rng.normal(size=(2000, 6)) * np.array([0.1, 0.2, 0.4, 0.6, 0.8, 1.0])
+    names = [f"f{i}" for i in range(6)]
+    _, summary, reasons = shap_drift(reference, same, names, PARAMS)
+    assert reasons == [] and summary["importance_rank_correlation"] > 0.9
+    table, summary, reasons = shap_drift(reference, flipped, names, PARAMS)
+    assert reasons and reasons[0].startswith("what drives the model changed")
+    assert summary["left_top5"] == ["f0"] and summary["entered_top5"] == ["f5"]
+    assert table["rank_reference"].to_list() == [1, 2, 3, 4, 5, 6]

@@ -145,7 +145,7 @@ def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, 
         name: _rounded(metrics.regression_metrics(y, frame[name].to_numpy())) for name in APPROACHES
     }
     lower, upper, p = frame["lower"].to_numpy(), frame["upper"].to_numpy(), frame["model"].to_numpy()
-    decile = _decile_of(p)
+    decile = metrics.decile_index(p)
     out["interval"] = {
         "level": params.model.interval_level,
         "coverage": round(metrics.interval_coverage(y, lower, upper), 6),
@@ -168,14 +168,6 @@ def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, 
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {k: (round(v, 6) if np.isfinite(v) else None) for k, v in values.items()}
-
-
-def _decile_of(p: np.ndarray) -> np.ndarray:
-    order = np.argsort(-p, kind="stable")
-    decile = np.empty(p.size, dtype=np.int64)
-    for k, chunk in enumerate(np.array_split(order, 10)):
-        decile[chunk] = k
-    return decile
 
 
 def _deciles(frame: pl.DataFrame) -> pl.DataFrame:

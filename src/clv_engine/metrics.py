@@ -15,6 +15,7 @@ from scipy import stats
 __all__ = [
     "aggregate_bias",
     "decile_calibration_error",
+    "decile_index",
     "decile_table",
     "gini",
     "interval_coverage",
@@ -35,19 +36,25 @@ def _arrays(y, p) -> tuple[np.ndarray, np.ndarray]:
     return y, p
 
 
+def _ordered_by_prediction(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """y sorted by p descending, each tie block of p replaced by its mean actual.
+
+    That is the expected order of y over random orders inside the tie blocks.
+    """
+    order = np.argsort(-p, kind="stable")
+    p_sorted, y_sorted = p[order], y[order]
+    starts = np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]])
+    sizes = np.diff(np.r_[starts, y_sorted.size])
+    return np.repeat(np.add.reduceat(y_sorted, starts) / sizes, sizes)
+
+
 def gini(y, p) -> float:
     """Gini of ``y`` ordered by ``p`` descending, ties in ``p`` averaged (see module doc)."""
     y, p = _arrays(y, p)
     total = y.sum()
     if total == 0:
         return 0.0
-    order = np.argsort(-p, kind="stable")
-    p_sorted, y_sorted = p[order], y[order]
-    # Replace each tie block's actuals by the block mean: the expected Lorenz curve.
-    starts = np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]])
-    sums = np.add.reduceat(y_sorted, starts)
-    sizes = np.diff(np.r_[starts, y_sorted.size])
-    y_expected = np.repeat(sums / sizes, sizes)
+    y_expected = _ordered_by_prediction(y, p)
     n = y.size
     cumulative = np.cumsum(y_expected) / total
     return float(cumulative.sum() / n - (n + 1) / (2 * n))
@@ -67,7 +74,7 @@ def spearman(y, p) -> float:
     return float(stats.spearmanr(y, p).statistic)
 
 
-def _decile_index(p: np.ndarray) -> np.ndarray:
+def decile_index(p: np.ndarray) -> np.ndarray:
     """Decile of each customer by p, 0 = highest; stable order breaks ties."""
     order = np.argsort(-p, kind="stable")
     decile = np.empty(p.size, dtype=np.int64)
@@ -79,7 +86,7 @@ def _decile_index(p: np.ndarray) -> np.ndarray:
 def decile_table(y, p) -> dict[str, list[float]]:
     """Per decile of p (1 = highest): customers, mean predicted, mean actual, actual share."""
     y, p = _arrays(y, p)
-    decile = _decile_index(p)
+    decile = decile_index(p)
     counts = np.bincount(decile, minlength=10)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_p = np.bincount(decile, weights=p, minlength=10) / counts
@@ -115,11 +122,7 @@ def top_decile_lift(y, p) -> float:
     total = y.sum()
     if total == 0:
         return 0.0
-    order = np.argsort(-p, kind="stable")
-    p_sorted, y_sorted = p[order], y[order]
-    starts = np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]])
-    sizes = np.diff(np.r_[starts, y_sorted.size])
-    y_expected = np.repeat(np.add.reduceat(y_sorted, starts) / sizes, sizes)
+    y_expected = _ordered_by_prediction(y, p)
     k = y.size / 10
     whole = int(np.floor(k))
     captured = y_expected[:whole].sum() + (k - whole) * (y_expected[whole] if whole < y.size else 0.0)

@@ -9,12 +9,16 @@ predictions. Current: the customers scored at ``as_of`` and their predictions.
 - prediction drift: KS, PSI, and the relative shift of the mean and of the 50/90/99th
   percentiles of predicted CLV;
 - segment mix: chi-square test and PSI of the customer_stage and status_segment shares;
+- SHAP drift: the change in mean |SHAP| of each feature and in the features' importance
+  ranking (Spearman correlation of the two rankings, and the top-5 features that left);
 - accuracy: the backtest's normalized Gini against the model's own validation Gini.
 
 An alert needs an effect size, not only significance (with tens of thousands of customers
 every p-value is tiny): PSI >= ``psi_alert`` or KS >= ``ks_alert`` for a feature or the
 predictions, PSI >= ``mix_psi_alert`` with chi-square p < ``p_value`` for the mix, a
-relative Gini drop above ``accuracy_drop_alert`` for accuracy. Features that move with the
+relative Gini drop above ``accuracy_drop_alert`` for accuracy, a rank correlation of the
+importances below ``shap_rank_alert`` or a change of the total mean |SHAP| above
+``shap_shift_alert`` (relative) for SHAP. Features that move with the
 calendar or the customer's age by construction (``ignore_features``) are reported but
 never alert. PSI uses shares floored at 1e-4 so empty bins stay finite.
 """
@@ -30,7 +34,7 @@ from scipy import stats
 
 from .params import MonitorParams
 
-__all__ = ["MonitorResult", "feature_drift", "monitor", "psi"]
+__all__ = ["MonitorResult", "feature_drift", "monitor", "psi", "shap_drift"]
 
 _FLOOR = 1e-4
 
@@ -128,11 +132,48 @@ def _flag(name: str, drifted: bool, params: MonitorParams, evidence: str) -> dic
     return {"drift": bool(drifted), "note": evidence if drifted else ""}
 
 
+def shap_drift(
+    reference_shap: np.ndarray, current_shap: np.ndarray, features: list[str], params: MonitorParams
+) -> tuple[pl.DataFrame, dict[str, Any], list[str]]:
+    """Per feature mean |SHAP| before and after; ranking agreement; reasons for an alert."""
+    ref, cur = np.abs(reference_shap).mean(axis=0), np.abs(current_shap).mean(axis=0)
+    table = pl.DataFrame(
+        {
+            "feature": features,
+            "mean_abs_shap_reference": ref,
+            "mean_abs_shap_current": cur,
+            "relative_change": np.where(ref > 0, cur / np.where(ref > 0, ref, 1.0) - 1, np.nan),
+            "rank_reference": stats.rankdata(-ref, method="ordinal").astype(int),
+            "rank_current": stats.rankdata(-cur, method="ordinal").astype(int),
+        }
+    ).sort("rank_reference")
+    rho = float(stats.spearmanr(ref, cur).statistic) if np.ptp(ref) > 0 and np.ptp(cur) > 0 else 1.0
+    total_shift = float(cur.sum() / ref.sum() - 1) if ref.sum() > 0 else 0.0
+    top_ref = set(table.filter(pl.col("rank_reference") <= 5)["feature"])
+    top_cur = set(table.filter(pl.col("rank_current") <= 5)["feature"])
+    summary = {
+        "importance_rank_correlation": rho,
+        "total_mean_abs_shap_shift": total_shift,
+        "left_top5": sorted(top_ref - top_cur),
+        "entered_top5": sorted(top_cur - top_ref),
+    }
+    reasons = []
+    if rho < params.shap_rank_alert:
+        reasons.append(
+            f"what drives the model changed: the feature importance ranking correlates {rho:.2f} "
+            f"with training's (alert below {params.shap_rank_alert})"
+        )
+    if abs(total_shift) > params.shap_shift_alert:
+        reasons.append(f"the model's corrections changed in size: total mean |SHAP| {total_shift:+.0%}")
+    return table, summary, reasons
+
+
 @dataclass(frozen=True)
 class MonitorResult:
     feature_drift: pl.DataFrame
     prediction_drift: dict[str, Any]
     summary: dict[str, Any]
+    shap_drift: pl.DataFrame | None = None
 
 
 def monitor(
@@ -145,6 +186,7 @@ def monitor(
     params: MonitorParams,
     validation_gini: float | None = None,
     backtest_gini: float | None = None,
+    shap: tuple[np.ndarray, np.ndarray, list[str]] | None = None,
 ) -> MonitorResult:
     """All checks and the plain-words summary (see the module docstring)."""
     drift = feature_drift(reference_rows, current_rows, numeric, categorical, params)
@@ -195,6 +237,11 @@ def monitor(
                 f"accuracy dropped: backtest normalized Gini {backtest_gini:.3f} is {drop:.0%} below the "
                 f"validation's {validation_gini:.3f} (alert above {params.accuracy_drop_alert:.0%})"
             )
+    shap_table = None
+    shap_summary: dict[str, Any] = {}
+    if shap is not None:
+        shap_table, shap_summary, shap_reasons = shap_drift(shap[0], shap[1], shap[2], params)
+        reasons.extend(shap_reasons)
     summary = {
         "retrain_recommended": bool(reasons),
         "reasons": reasons,
@@ -203,8 +250,9 @@ def monitor(
         "features_checked": drift.height,
         "segment_mix": mix,
         "accuracy": accuracy,
+        "shap": shap_summary,
     }
-    return MonitorResult(drift, prediction, summary)
+    return MonitorResult(drift, prediction, summary, shap_table)
 
 
 def _rel(current: float, reference: float) -> float | None:

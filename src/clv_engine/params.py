@@ -315,6 +315,10 @@ class MonitorParams:
     mix_psi_alert: float = field(default=0.1, metadata=_limits(0.0))
     p_value: float = field(default=0.001, metadata=_limits(0.0, 1.0))
     accuracy_drop_alert: float = field(default=0.2, metadata=_limits(0.0, 1.0))
+    # SHAP drift: rank correlation of feature importances below this, or the total mean
+    # |SHAP| moving by more than this share.
+    shap_rank_alert: float = field(default=0.7, metadata=_limits(-1.0, 1.0))
+    shap_shift_alert: float = field(default=0.5, metadata=_limits(0.0))
     # Features that move with the calendar or the customer's age between any two cutoffs.
     ignore_features: tuple[str, ...] = (
         "tenure_days",
