@@ -228,3 +228,46 @@ def test_report_renders_in_a_real_browser(project, tmp_path):
         [browser, *flags, f"--screenshot={shot}", report.as_uri()], capture_output=True, timeout=120
     )
     assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 50_000
+
+
+def test_a_killed_repro_leaves_no_partial_outputs_and_the_next_repro_completes(project):
+    """SIGKILL `dvc repro --force` while the train stage runs; `dvc repro` then finishes it."""
+    import signal
+    import time
+
+    before = _output_hashes(project)
+    env = os.environ | {
+        "DVC_NO_ANALYTICS": "1",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dvc", "repro", "--force"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    seen = ""
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen += line
+        if "Running stage 'train'" in line or not line:
+            break
+    assert "Running stage 'train'" in seen, seen
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    bundle = project / "data" / "model" / "model_bundle.joblib"
+    # DVC removed the output before running the stage and the stage never renamed a new
+    # one into place: either no bundle or a complete one, never a truncated file.
+    if bundle.exists():
+        import joblib
+
+        joblib.load(bundle)
+    dvc(project, "repro")
+    assert _output_hashes(project) == before
+    assert not list(project.rglob(".*.tmp"))
