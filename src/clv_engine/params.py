@@ -336,8 +336,8 @@ class MonitorParams:
 class ExplainParams:
     """SHAP explanations (section ``explain``)."""
 
-    # SHAP interaction values cost about 50 ms per customer with 50 features on this
-    # machine: they are computed on a seeded sample of this many customers.
+    # SHAP interaction values cost tens of milliseconds per customer with 52 features on
+    # this machine (69 s for 1,000 on a loaded one): a seeded sample of this many customers.
     interaction_sample: int = field(default=300, metadata=_limits(10, 100_000))
     top_interactions: int = field(default=10, metadata=_limits(1, 100))
     # Customers drawn (seeded) for the summary plot's dots.
