@@ -1,0 +1,111 @@
+"""Full-pipeline benchmark: `dvc repro` on a seeded synthetic log of a given size.
+
+    .venv/bin/python benchmarks/pipeline_bench.py --sizes 100000 1000000
+
+For each size: a temporary project (the repo's dvc.yaml, params.yaml, stages and src; the
+ingest mapping set for the synthetic columns), then
+- the wall time and peak memory (largest resident set of any stage process) of `dvc repro`,
+  with each stage's own duration from its closing line;
+- the time of a no-op `dvc repro`;
+- which stages a cluster param change reruns.
+Figures are printed and written to bench-results/pipeline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from clv_engine.io import write_csv  # noqa: E402
+from clv_engine.synth import SynthConfig, generate_transactions  # noqa: E402
+
+
+def dvc(project: Path, *args: str) -> tuple[float, str]:
+    env = os.environ | {
+        "DVC_NO_ANALYTICS": "1",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=project, env=env, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"dvc {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return time.perf_counter() - start, proc.stdout + proc.stderr
+
+
+def run(n: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="clv-pipeline-") as tmp:
+        project = Path(tmp)
+        for name in ("src", "stages", "templates"):
+            shutil.copytree(
+                ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
+        shutil.copy(ROOT / "dvc.yaml", project / "dvc.yaml")
+        log = generate_transactions(SynthConfig(n_transactions=n, seed=1))
+        write_csv(log, project / "data" / "raw" / "log.csv")
+        params = yaml.safe_load((ROOT / "params.yaml").read_text())
+        params["ingest"] |= {"path": "data/raw/log.csv", "duplicates": "quarantine"}
+        params["ingest"]["columns"] |= {"order_id": "order_id", "quantity": "quantity"}
+        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        dvc(project, "init", "--no-scm", "-q")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        seconds, out = dvc(project, "repro")
+        peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        stages = {m[0]: float(m[1]) for m in re.findall(r"\[(\w+)\] done in ([0-9.]+) s", out)}
+        noop, _ = dvc(project, "repro")
+        params["cluster"]["k_max"] = params["cluster"]["k_max"] - 1
+        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        _, out = dvc(project, "repro")
+        reran = re.findall(r"Running stage '(\w+)'", out)
+        return {
+            "transactions": n,
+            "customers": log["customer_id"].n_unique(),
+            "repro_seconds": round(seconds, 1),
+            "peak_mb_largest_stage_process": round(peak_mb),
+            "stage_seconds": stages,
+            "noop_repro_seconds": round(noop, 2),
+            "cluster_param_change_reran": reran,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--out", default=str(ROOT / "bench-results" / "pipeline.json"))
+    args = parser.parse_args()
+    results = []
+    for n in args.sizes:
+        print(f"== full pipeline on {n:,} transactions", flush=True)
+        r = run(n)
+        results.append(r)
+        print(
+            f"   dvc repro {r['repro_seconds']:.0f} s, peak {r['peak_mb_largest_stage_process']:,} MB "
+            f"({r['customers']:,} customers); no-op repro {r['noop_repro_seconds']:.1f} s",
+            flush=True,
+        )
+        slowest = sorted(r["stage_seconds"].items(), key=lambda kv: -kv[1])[:5]
+        print("   slowest stages: " + ", ".join(f"{k} {v:.0f} s" for k, v in slowest), flush=True)
+        print(f"   a cluster param change reran: {', '.join(r['cluster_param_change_reran'])}", flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"figures written to {out}")
+
+
+if __name__ == "__main__":
+    main()
