@@ -52,7 +52,7 @@ def main(args: argparse.Namespace) -> str:
     )
     write_csv(pairs, args.interactions)
     write_csv(segment_importance(explanation, rows["customer_stage"]), args.segment_shap)
-    drivers = customer_drivers(explanation, rows["customer_id"], model.predict(rows))
+    drivers = customer_drivers(explanation, rows["customer_id"])
     write_parquet(drivers, args.drivers)
     top = ", ".join(importance["label"].head(3).to_list())
     return f"top drivers overall: {top}"

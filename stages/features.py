@@ -5,11 +5,11 @@ import json
 
 import polars as pl
 
-from clv_engine.dataset import build_dataset, customer_rows, sample_customers
+from clv_engine.dataset import customer_rows, training_set
 from clv_engine.io import write_json, write_parquet
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
-from clv_engine.timeline import DataRangeError, horizon_days, resolve_as_of_for, training_cutoffs
+from clv_engine.timeline import DataRangeError, horizon_days, resolve_as_of_for
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,20 +31,11 @@ def main(args: argparse.Namespace) -> str:
         raise DataRangeError(
             f"{args.selected} was made for as_of {chosen['as_of']}, not {as_of}: rerun dvc repro"
         )
-    first_order = orders["order_date"].min()
-    t = params.training
-    plan = training_cutoffs(as_of, horizon, lookback, t.n_cutoffs, t.spacing_months, first_order)
-    if not plan.cutoffs:
-        raise DataRangeError(
-            f"no training cutoff fits lookback {lookback} m + horizon {horizon} m before {as_of}"
-        )
+    train = training_set(orders, as_of, lookback, horizon, params)
+    plan, sample, training = train.plan, train.sample, train.rows
     progress(f"{len(plan.cutoffs)} training cutoffs: {', '.join(map(str, sorted(plan.cutoffs)))}")
-    sample = sample_customers(orders, max(plan.cutoffs), t.max_customers, params.seed)
     if sample is not None:
         progress(f"training on a seeded sample of {sample.len():,} customers (training.max_customers)")
-    training = build_dataset(
-        orders, plan.cutoffs, lookback, horizon, params.features, params.lifecycle, params.labels, sample
-    )
     scoring, fits = customer_rows(orders, as_of, lookback, horizon, params.features, params.lifecycle)
     rows = dict(training.group_by("cutoff").len().sort("cutoff").iter_rows())
     report = {

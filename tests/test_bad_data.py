@@ -8,13 +8,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from clv_engine.dataset import build_dataset, customer_rows
+from clv_engine.dataset import customer_rows, training_set
 from clv_engine.errors import UserError
 from clv_engine.evaluation import fit_clv
 from clv_engine.ingest import validate_log
 from clv_engine.orders import build_orders
 from clv_engine.params import IngestParams, parse_params
-from clv_engine.timeline import resolve_as_of_for, training_cutoffs
+from clv_engine.timeline import resolve_as_of_for
 from clv_engine.windows import select_windows
 
 PARAMS = parse_params(
@@ -40,19 +40,9 @@ def run_engine(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
     orders = build_orders(tx.with_columns(pl.col("order_id").cast(pl.String)))
     as_of = resolve_as_of_for(orders, None)
     choice, _ = select_windows(orders, as_of, PARAMS)
-    plan = training_cutoffs(
-        as_of, choice.horizon_months, choice.lookback_months, 2, 3, orders["order_date"].min()
+    model = fit_clv(
+        training_set(orders, as_of, choice.lookback_months, choice.horizon_months, PARAMS).rows, PARAMS
     )
-    data = build_dataset(
-        orders,
-        plan.cutoffs,
-        choice.lookback_months,
-        choice.horizon_months,
-        PARAMS.features,
-        PARAMS.lifecycle,
-        PARAMS.labels,
-    )
-    model = fit_clv(data, PARAMS)
     rows_at, _ = customer_rows(
         orders, as_of, choice.lookback_months, choice.horizon_months, PARAMS.features, PARAMS.lifecycle
     )

@@ -15,12 +15,11 @@ import yaml
 from tests.conftest import BUNDLED_LOG, ROOT
 from tests.test_pipeline_e2e import _merge, _output_hashes, dvc
 
-from clv_engine.dataset import build_dataset, customer_rows
+from clv_engine.dataset import customer_rows, training_set
 from clv_engine.evaluation import fit_clv
 from clv_engine.ingest import ingest
 from clv_engine.orders import build_orders
 from clv_engine.params import load_params, parse_params
-from clv_engine.timeline import training_cutoffs
 from clv_engine.windows import select_windows
 
 pytestmark = pytest.mark.slow
@@ -60,21 +59,9 @@ def test_cdnow_predictions_at_a_cutoff_do_not_see_later_orders(as_of):
 
     def predict(log: pl.DataFrame) -> pl.DataFrame:
         choice, _ = select_windows(log, as_of, params)
-        t = params.training
-        first = log["order_date"].min()
-        plan = training_cutoffs(
-            as_of, choice.horizon_months, choice.lookback_months, t.n_cutoffs, t.spacing_months, first
+        model = fit_clv(
+            training_set(log, as_of, choice.lookback_months, choice.horizon_months, params).rows, params
         )
-        data = build_dataset(
-            log,
-            plan.cutoffs,
-            choice.lookback_months,
-            choice.horizon_months,
-            params.features,
-            params.lifecycle,
-            params.labels,
-        )
-        model = fit_clv(data, params)
         rows, _ = customer_rows(
             log, as_of, choice.lookback_months, choice.horizon_months, params.features, params.lifecycle
         )

@@ -52,7 +52,7 @@ def test_tables_and_narratives(fitted):
     importance = global_importance(e)
     assert importance["rank"].to_list() == list(range(1, len(model.features) + 1))
     assert np.all(np.diff(importance["mean_abs_shap"].to_numpy()) <= 0)
-    drivers = customer_drivers(e, rows["customer_id"], model.predict(rows))
+    drivers = customer_drivers(e, rows["customer_id"])
     assert drivers.height == rows.height and drivers["customer_id"].equals(rows["customer_id"])
     assert drivers["explanation"].str.contains("expected, from a starting point of").all()
     pairs = interactions(model, rows, sample=50, seed=1, top=5)

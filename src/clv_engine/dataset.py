@@ -3,24 +3,24 @@
 For each cutoff ``c`` the features are :func:`clv_engine.features.customer_table` at ``c``
 and the label is :func:`clv_engine.timeline.labels` over ``(c, c + horizon]``; customers
 first seen after ``c`` are absent from that cutoff's rows. The stacked frame is sorted
-by (cutoff, customer_id). The time-based validation split is the newest cutoff.
+by (cutoff, customer_id). :func:`training_set` is the whole recipe the features stage and
+the backtest share: cutoffs from params, a seeded customer sample, the stacked rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 from .baselines import BtydFits, add_btyd_columns
 from .features import customer_table
-from .params import FeatureParams, LabelParams, LifecycleParams
-from .timeline import horizon_days, labels
+from .params import FeatureParams, LabelParams, LifecycleParams, Params
+from .timeline import CutoffPlan, DataRangeError, horizon_days, labels, training_cutoffs
 
-__all__ = ["LABEL_COLUMNS", "build_dataset", "customer_rows", "sample_customers", "split_by_time"]
-
-LABEL_COLUMNS = ("horizon_days", "label_revenue", "label_bought")
+__all__ = ["TrainingSet", "build_dataset", "customer_rows", "sample_customers", "training_set"]
 
 
 def sample_customers(orders: pl.DataFrame, cutoff: dt.date, limit: int, seed: int) -> pl.Series | None:
@@ -71,9 +71,33 @@ def build_dataset(
     return pl.concat(parts).sort("cutoff", "customer_id")
 
 
-def split_by_time(dataset: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """(train, validation): validation is the newest cutoff, or None with one cutoff."""
-    newest = dataset["cutoff"].max()
-    if dataset["cutoff"].n_unique() < 2:
-        return dataset, None
-    return dataset.filter(pl.col("cutoff") < newest), dataset.filter(pl.col("cutoff") == newest)
+@dataclass(frozen=True)
+class TrainingSet:
+    rows: pl.DataFrame
+    plan: CutoffPlan
+    sample: pl.Series | None  # the customers sampled (training.max_customers), None = all
+
+
+def training_set(
+    orders: pl.DataFrame, end: dt.date, lookback_months: int, horizon_months: int, params: Params
+) -> TrainingSet:
+    """Stacked training rows whose labels end on or before ``end`` (params ``training``)."""
+    t = params.training
+    first = orders["order_date"].min()
+    plan = training_cutoffs(end, horizon_months, lookback_months, t.n_cutoffs, t.spacing_months, first)
+    if not plan.cutoffs:
+        raise DataRangeError(
+            f"no training cutoff fits lookback {lookback_months} m + horizon {horizon_months} m before {end}"
+        )
+    sample = sample_customers(orders, max(plan.cutoffs), t.max_customers, params.seed)
+    rows = build_dataset(
+        orders,
+        plan.cutoffs,
+        lookback_months,
+        horizon_months,
+        params.features,
+        params.lifecycle,
+        params.labels,
+        sample,
+    )
+    return TrainingSet(rows, plan, sample)

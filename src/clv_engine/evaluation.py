@@ -21,11 +21,11 @@ import polars as pl
 
 from . import metrics
 from .baselines import BTYD_COLUMNS, last_period_revenue, naive_spend_rate
-from .dataset import build_dataset, customer_rows, sample_customers
+from .dataset import customer_rows, training_set
 from .features import feature_names
 from .model import CLVModel
 from .params import Params
-from .timeline import DataRangeError, cutoff_before, horizon_days, labels, training_cutoffs
+from .timeline import DataRangeError, cutoff_before, horizon_days, labels
 from .windows import select_windows
 
 __all__ = ["APPROACHES", "BacktestResult", "backtest", "fit_clv", "model_features"]
@@ -83,22 +83,11 @@ def backtest(
     progress(f"backtest cutoff {cutoff}: choosing the lookback on data up to {cutoff}")
     choice, grid = select_windows(history, cutoff, pinned, progress)
     lookback = choice.lookback_months
-    t = params.training
-    first = history["order_date"].min()
-    plan = training_cutoffs(cutoff, horizon_months, lookback, t.n_cutoffs, t.spacing_months, first)
-    progress(f"backtest: lookback {lookback} m, training cutoffs {', '.join(map(str, sorted(plan.cutoffs)))}")
-    sample = sample_customers(history, max(plan.cutoffs), t.max_customers, params.seed)
-    dataset = build_dataset(
-        history,
-        plan.cutoffs,
-        lookback,
-        horizon_months,
-        params.features,
-        params.lifecycle,
-        params.labels,
-        sample,
+    train = training_set(history, cutoff, lookback, horizon_months, params)
+    progress(
+        f"backtest: lookback {lookback} m, training cutoffs {', '.join(map(str, sorted(train.plan.cutoffs)))}"
     )
-    model = fit_clv(dataset, params)
+    model = fit_clv(train.rows, params)
     rows, _ = customer_rows(history, cutoff, lookback, horizon_months, params.features, params.lifecycle)
     days = horizon_days(cutoff, horizon_months)
     predicted = model.predict(rows)

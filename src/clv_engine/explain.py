@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from .aggregate import group_sums_means
 from .features import FEATURES
-from .model import CLVModel, _pool
+from .model import CLVModel
 
 __all__ = [
     "Explanation",
@@ -101,6 +102,7 @@ assert all(plain_label(f.name) for f in FEATURES)  # every feature has a readabl
 @dataclass(frozen=True)
 class Explanation:
     shap: np.ndarray  # customers x features, log scale
+    prediction: np.ndarray  # per customer, currency: the model's predicted CLV
     start: np.ndarray  # per customer, currency: the prediction with every contribution at 0
     currency: np.ndarray  # customers x features, currency; rows add up to prediction - start
     features: list[str]
@@ -119,14 +121,14 @@ def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
         n = rows.height
         zeros = np.zeros((n, len(model.features)))
         prediction = model.predict(rows)
-        return Explanation(zeros, prediction, zeros, model.features)
-    pool = _pool(rows, model.features, model.categorical, offset=model._offset(rows, "value"))
+        return Explanation(zeros, prediction, prediction, zeros, model.features)
+    pool = model.value_pool(rows)
     values = value_model.get_feature_importance(pool, type="ShapValues")
     # CatBoost computes SHAP on several threads: features the trees barely use can get 0
     # in one run and 1e-18 in another. Rounding to 12 decimals (log scale) removes that
     # noise, so the same model gives the same explanations, byte for byte.
     shap, expected = np.round(values[:, :-1], 12), values[:, -1]
-    offset = model._offset(rows, "value")
+    offset = model.value_offset(rows)
     base_log = expected + (offset if offset is not None else 0.0)
     prediction = model.predict(rows)
     start = (np.expm1(base_log) if objective == "log_rmse" else np.exp(base_log)) * model.scale_
@@ -135,7 +137,7 @@ def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = np.where(np.abs(total)[:, None] > 1e-12, shap / total[:, None], 0.0)
     currency = weights * change[:, None]
-    return Explanation(shap, start, currency, model.features)
+    return Explanation(shap, prediction, start, currency, model.features)
 
 
 def global_importance(explanation: Explanation) -> pl.DataFrame:
@@ -157,12 +159,16 @@ def global_importance(explanation: Explanation) -> pl.DataFrame:
 def segment_importance(explanation: Explanation, stages: pl.Series) -> pl.DataFrame:
     """Mean |SHAP| per feature for each customer_stage (long format)."""
     # customer_stage is itself a feature: group on a private column.
-    frame = pl.DataFrame(np.abs(explanation.shap), schema=explanation.features).with_columns(
-        stages.alias("_stage")
+    features = explanation.features
+    frame = pl.DataFrame(np.abs(explanation.shap), schema=features).with_columns(
+        stages.alias("_stage"), pl.int_range(stages.len(), dtype=pl.Int64).alias("_row")
     )
+    means = group_sums_means(frame, "_stage", features, order_by="_row").select(
+        "_stage", *[pl.col(f"mean_{f}").alias(f) for f in features]
+    )
+    counts = frame.group_by("_stage").agg(pl.len().alias("customers"))
     return (
-        frame.group_by("_stage")
-        .agg(*[pl.col(f).mean() for f in explanation.features], pl.len().alias("customers"))
+        means.join(counts, on="_stage")
         .unpivot(index=["_stage", "customers"], variable_name="feature", value_name="mean_abs_shap")
         .rename({"_stage": "customer_stage"})
         .with_columns(pl.col("feature").map_elements(plain_label, return_dtype=pl.String).alias("label"))
@@ -179,7 +185,7 @@ def interactions(model: CLVModel, rows: pl.DataFrame, sample: int, seed: int, to
         )
     if rows.height > sample:
         rows = rows.sample(sample, seed=seed).sort("customer_id")
-    pool = _pool(rows, model.features, model.categorical, offset=model._offset(rows, "value"))
+    pool = model.value_pool(rows)
     values = np.round(value_model.get_feature_importance(pool, type="ShapInteractionValues")[:, :-1, :-1], 12)
     strength = np.abs(values).mean(axis=0)
     names = model.features
@@ -199,11 +205,9 @@ def interactions(model: CLVModel, rows: pl.DataFrame, sample: int, seed: int, to
     )
 
 
-def customer_drivers(
-    explanation: Explanation, customer_ids: pl.Series, prediction: np.ndarray
-) -> pl.DataFrame:
+def customer_drivers(explanation: Explanation, customer_ids: pl.Series) -> pl.DataFrame:
     """Top 3 drivers per customer in currency, and a one-line narrative."""
-    currency = explanation.currency
+    currency, prediction = explanation.currency, explanation.prediction
     order = np.argsort(-np.abs(currency), axis=1, kind="stable")[:, :3]
     names = np.array([plain_label(f) for f in explanation.features])
     rows = []

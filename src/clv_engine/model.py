@@ -305,6 +305,14 @@ class CLVModel:
 
     # -- predicting ----------------------------------------------------------------------
 
+    def value_offset(self, frame: pl.DataFrame) -> np.ndarray | None:
+        """The log-scale start of the revenue model for these rows (None without a baseline)."""
+        return self._offset(frame, "value")
+
+    def value_pool(self, frame: pl.DataFrame) -> Pool:
+        """The CatBoost pool the revenue model predicts from (features and BTYD offset)."""
+        return _pool(frame, self.features, self.categorical, offset=self.value_offset(frame))
+
     def _p_buy(self, classifier, frame: pl.DataFrame) -> np.ndarray:
         return classifier.predict_proba(_pool(frame, self.features, self.categorical))[:, 1]
 

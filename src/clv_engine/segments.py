@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from .aggregate import group_sums_means
 from .params import SegmentParams
 
 __all__ = ["SEGMENT_RULES", "AovThresholds", "aov_thresholds", "assign_segments", "segment_summary"]
@@ -118,9 +119,13 @@ def segment_summary(segments: pl.DataFrame, scores: pl.DataFrame) -> pl.DataFram
         joined.group_by("business_segment", "strategy")
         .agg(
             pl.len().alias("customers"),
-            pl.col("predicted_clv").sum().alias("predicted_revenue"),
             pl.col("predicted_clv").median().alias("median_predicted_clv"),
-            pl.col("predicted_clv").mean().alias("mean_predicted_clv"),
+        )
+        .join(
+            group_sums_means(joined, "business_segment", ["predicted_clv"]).rename(
+                {"sum_predicted_clv": "predicted_revenue", "mean_predicted_clv": "mean_predicted_clv"}
+            ),
+            on="business_segment",
         )
         .with_columns(
             (pl.col("customers") / total_customers).alias("customer_share"),
@@ -128,5 +133,14 @@ def segment_summary(segments: pl.DataFrame, scores: pl.DataFrame) -> pl.DataFram
             pl.col("business_segment").replace_strict(order, return_dtype=pl.Int64).alias("_order"),
         )
         .sort("_order")
-        .drop("_order")
+        .select(
+            "business_segment",
+            "strategy",
+            "customers",
+            "predicted_revenue",
+            "median_predicted_clv",
+            "mean_predicted_clv",
+            "customer_share",
+            "revenue_share",
+        )
     )

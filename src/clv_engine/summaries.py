@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from .aggregate import group_sums_means
 from .segments import AovThresholds, assign_segments
 
 __all__ = ["cluster_summary", "tier_rankings"]
@@ -28,21 +29,37 @@ def cluster_summary(
     """One row per cluster: size, value, feature means, profile and suggested action."""
     data = scored.join(assignments, on="customer_id").join(tiers, on="customer_id")
     n, total = data.height, float(data["predicted_clv"].sum()) or 1.0
+    # Sums and means come from group_sums_means (same bits on every run); the rest from polars.
+    sums = group_sums_means(data, "cluster_id", ["predicted_clv", *features]).rename(
+        {"sum_predicted_clv": "predicted_revenue"}
+    )
     summary = (
         data.sort("customer_id")
         .group_by("cluster_id")
         .agg(
             pl.len().alias("customers"),
             pl.col("predicted_clv").median().alias("median_predicted_clv"),
-            pl.col("predicted_clv").mean().alias("mean_predicted_clv"),
-            pl.col("predicted_clv").sum().alias("predicted_revenue"),
             pl.col("value_tier").median().round(0).cast(pl.Int64).alias("value_tier"),
-            *[pl.col(f).cast(pl.Float64).mean().alias(f"mean_{f}") for f in features],
             pl.col("n_orders").median().round(0).cast(pl.Int64).alias("_n_orders"),
             pl.col("avg_order_value").median().alias("_aov"),
             pl.col("customer_stage").sort().mode().first().alias("customer_stage"),
             pl.col("status_segment").sort().mode().first().alias("status_segment"),
             pl.col("behaviour").sort().mode().first().alias("behaviour"),
+        )
+        .join(sums, on="cluster_id")
+        .select(
+            "cluster_id",
+            "customers",
+            "median_predicted_clv",
+            "mean_predicted_clv",
+            "predicted_revenue",
+            "value_tier",
+            *[f"mean_{f}" for f in features],
+            "_n_orders",
+            "_aov",
+            "customer_stage",
+            "status_segment",
+            "behaviour",
         )
         .with_columns(
             (pl.col("customers") / n).alias("customer_share"),
@@ -111,15 +128,26 @@ def tier_rankings(scored: pl.DataFrame, tiers: pl.DataFrame) -> pl.DataFrame:
     """Value tiers ranked by median predicted CLV (clv_cluster_rankings.csv)."""
     data = scored.select("customer_id", "predicted_clv").join(tiers, on="customer_id")
     n, total = data.height, float(data["predicted_clv"].sum()) or 1.0
+    sums = group_sums_means(data, "value_tier", ["predicted_clv"]).rename(
+        {"sum_predicted_clv": "predicted_revenue"}
+    )
     return (
         data.group_by("value_tier")
         .agg(
             pl.len().alias("customers"),
             pl.col("predicted_clv").min().alias("min_predicted_clv"),
             pl.col("predicted_clv").median().alias("median_predicted_clv"),
-            pl.col("predicted_clv").mean().alias("mean_predicted_clv"),
             pl.col("predicted_clv").max().alias("max_predicted_clv"),
-            pl.col("predicted_clv").sum().alias("predicted_revenue"),
+        )
+        .join(sums, on="value_tier")
+        .select(
+            "value_tier",
+            "customers",
+            "min_predicted_clv",
+            "median_predicted_clv",
+            "mean_predicted_clv",
+            "max_predicted_clv",
+            "predicted_revenue",
         )
         .with_columns(
             (pl.col("customers") / n).alias("customer_share"),

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .errors import UserError
+from .orders import canonical
 
 __all__ = [
     "DataRangeError",
@@ -140,8 +141,6 @@ def labels(orders: pl.DataFrame, cutoff: dt.date, horizon_days_: int, floor_at_z
     and label_bought (at least one purchase order in the window), sorted by customer_id.
     Customers first seen after ``cutoff`` are absent.
     """
-    from .orders import canonical
-
     end = cutoff + dt.timedelta(days=horizon_days_)
     ordered = canonical(orders).collect()
     known = ordered.filter(pl.col("order_date") <= cutoff).select("customer_id").unique()
