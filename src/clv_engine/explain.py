@@ -124,9 +124,9 @@ def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
         return Explanation(zeros, prediction, prediction, zeros, model.features)
     pool = model.value_pool(rows)
     values = value_model.get_feature_importance(pool, type="ShapValues")
-    # CatBoost computes SHAP on several threads: features the trees barely use can get 0
-    # in one run and 1e-18 in another. Rounding to 12 decimals (log scale) removes that
-    # noise, so the same model gives the same explanations, byte for byte.
+    # Rounded to 12 decimals (log scale): far below any visible effect. CatBoost's SHAP
+    # values were measured bit-identical run to run; run-to-run differences came from
+    # grouped sums, which clv_engine.aggregate now makes deterministic.
     shap, expected = np.round(values[:, :-1], 12), values[:, -1]
     offset = model.value_offset(rows)
     base_log = expected + (offset if offset is not None else 0.0)
