@@ -5,7 +5,7 @@
 For each size: a temporary project (the repo's dvc.yaml, params.yaml, stages and src; the
 ingest mapping set for the synthetic columns), then
 - the wall time and peak memory (largest resident set of any stage process) of `dvc repro`,
-  with each stage's own duration from its closing line;
+  with each stage's own duration and peak memory from its closing line;
 - the time of a no-op `dvc repro`;
 - which stages a cluster param change reruns.
 Figures are printed and written to bench-results/pipeline.json.
@@ -66,7 +66,9 @@ def run(n: int) -> dict:
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         seconds, out = dvc(project, "repro")
         peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-        stages = {m[0]: float(m[1]) for m in re.findall(r"\[(\w+)\] done in ([0-9.]+) s", out)}
+        done = re.findall(r"\[(\w+)\] done in ([0-9.]+) s, peak ([0-9,]+) MB", out)
+        stages = {name: float(sec) for name, sec, _ in done}
+        stage_peaks = {name: int(mb.replace(",", "")) for name, _, mb in done}
         noop, _ = dvc(project, "repro")
         params["cluster"]["k_max"] = params["cluster"]["k_max"] - 1
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -78,6 +80,7 @@ def run(n: int) -> dict:
             "repro_seconds": round(seconds, 1),
             "peak_mb_largest_stage_process": round(peak_mb),
             "stage_seconds": stages,
+            "stage_peak_mb": stage_peaks,
             "noop_repro_seconds": round(noop, 2),
             "cluster_param_change_reran": reran,
         }
@@ -98,8 +101,8 @@ def main() -> None:
             f"({r['customers']:,} customers); no-op repro {r['noop_repro_seconds']:.1f} s",
             flush=True,
         )
-        slowest = sorted(r["stage_seconds"].items(), key=lambda kv: -kv[1])[:5]
-        print("   slowest stages: " + ", ".join(f"{k} {v:.0f} s" for k, v in slowest), flush=True)
+        for stage, seconds in r["stage_seconds"].items():
+            print(f"   {stage:<10} {seconds:7.1f} s  peak {r['stage_peak_mb'][stage]:6,} MB", flush=True)
         print(f"   a cluster param change reran: {', '.join(r['cluster_param_change_reran'])}", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

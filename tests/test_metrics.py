@@ -61,3 +61,37 @@ def test_bias_mae_rmse_r2_coverage():
 def test_spearman_constant_is_zero():
     assert m.spearman([1, 2, 3], [0, 0, 0]) == 0.0
     assert m.spearman([1, 2, 3], [1, 5, 9]) == pytest.approx(1.0)
+
+
+def test_spearman_random_ties_hand_computed():
+    # midranks of p: [2, 2, 2, 4]; ranks of y: [1.5, 1.5, 3, 4]; centred sums of products 3.0,
+    # of squares 5 (a full permutation of 1..4) and 4.5: 3 / sqrt(5 * 4.5).
+    y, p = [0, 0, 1, 2], [0, 0, 0, 1]
+    assert m.spearman_random_ties(y, p) == pytest.approx(3 / np.sqrt(22.5))
+    # The plain Spearman is higher: the tie block shrinks the spread of p's ranks.
+    assert m.spearman(y, p) > m.spearman_random_ties(y, p)
+
+
+def test_spearman_random_ties_is_the_mean_over_tie_orders():
+    import itertools
+
+    from scipy import stats
+
+    y = np.array([0.0, 0.0, 3.0, 1.0, 0.0, 5.0, 2.0])
+    p = np.array([1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 0.5])
+    block_a, block_b = [0, 1, 2], [3, 4]
+    values = []
+    for perm_a in itertools.permutations(range(3)):
+        for perm_b in itertools.permutations(range(2)):
+            q = p.copy()
+            q[block_a] += np.array(perm_a) * 1e-6
+            q[block_b] += np.array(perm_b) * 1e-6
+            values.append(stats.spearmanr(y, q).statistic)
+    assert m.spearman_random_ties(y, p) == pytest.approx(np.mean(values), abs=1e-12)
+
+
+def test_spearman_random_ties_equals_spearman_without_ties():
+    rng = np.random.default_rng(0)
+    y, p = rng.gamma(1.0, size=50), rng.normal(size=50)
+    assert m.spearman_random_ties(y, p) == pytest.approx(m.spearman(y, p))
+    assert m.spearman_random_ties(y, np.zeros(50)) == 0.0

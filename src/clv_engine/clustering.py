@@ -58,17 +58,24 @@ def _fit(method: str, x: np.ndarray, k: int, seed: int):
 
 def select_k(x: np.ndarray, params: ClusterParams, seed: int) -> tuple[int, dict[int, float]]:
     """K with the best criterion (lowest BIC for gmm, highest silhouette for kmeans)."""
+    best, scores, _ = _search_k(x, params, seed)
+    return best, scores
+
+
+def _search_k(x: np.ndarray, params: ClusterParams, seed: int) -> tuple[int, dict[int, float], dict]:
+    """(best K, criterion per K, fitted model per K): the chosen model is not fitted twice."""
     scores: dict[int, float] = {}
+    models = {}
     k_max = min(params.k_max, max(params.k_min, x.shape[0] - 1))
     for k in range(params.k_min, k_max + 1):
-        model = _fit(params.method, x, k, seed)
+        model = models[k] = _fit(params.method, x, k, seed)
         if params.method == "gmm":
             scores[k] = float(model.bic(x))
         else:
             n = min(_SILHOUETTE_SAMPLE, x.shape[0])
             scores[k] = float(silhouette_score(x, model.labels_, sample_size=n, random_state=seed))
     best = min(scores, key=scores.get) if params.method == "gmm" else max(scores, key=scores.get)
-    return best, scores
+    return best, scores, models
 
 
 @dataclass
@@ -99,9 +106,9 @@ def cluster_customers(scored: pl.DataFrame, params: ClusterParams, seed: int) ->
         probability = np.ones(raw.shape[0])
         k, criterion = 1, {}
     else:
-        k, criterion = select_k(x[fit_rows], params, seed)
+        k, criterion, fitted = _search_k(x[fit_rows], params, seed)
         while True:
-            model = _fit(params.method, x[fit_rows], k, seed)
+            model = fitted[k] if k in fitted else _fit(params.method, x[fit_rows], k, seed)
             labels = model.predict(x)
             shares = np.bincount(labels, minlength=k) / labels.size
             if shares.min() >= params.min_cluster_share or k <= params.k_min:

@@ -22,6 +22,7 @@ __all__ = [
     "normalized_gini",
     "regression_metrics",
     "spearman",
+    "spearman_random_ties",
     "top_decile_lift",
 ]
 
@@ -72,6 +73,24 @@ def spearman(y, p) -> float:
     if np.ptp(y) == 0 or np.ptp(p) == 0:
         return 0.0
     return float(stats.spearmanr(y, p).statistic)
+
+
+def spearman_random_ties(y, p) -> float:
+    """Spearman with ties in ``p`` broken at random: the expected value over those orders.
+
+    The plain Spearman gives a tie block of p its average rank, which shrinks the spread
+    of p's ranks and so raises the correlation of a forecast that ties most customers
+    (revenue in the last period is 0 for most of them). Breaking p's ties at random, as
+    the Gini does, gives p's ranks the spread of a full permutation of 1..n while their
+    covariance with y's ranks stays that of the average ranks, so the expectation is exact:
+    spearman * sd(average ranks of p) / sd(1..n). Ties in y keep their average ranks.
+    """
+    y, p = _arrays(y, p)
+    if np.ptp(y) == 0 or np.ptp(p) == 0:
+        return 0.0
+    n = p.size
+    spread = np.std(stats.rankdata(p)) / np.sqrt((n * n - 1) / 12.0)
+    return float(stats.spearmanr(y, p).statistic * spread)
 
 
 def decile_index(p: np.ndarray) -> np.ndarray:
@@ -151,6 +170,7 @@ def regression_metrics(y, p) -> dict[str, float]:
     return {
         "normalized_gini": normalized_gini(y, p),
         "spearman": spearman(y, p),
+        "spearman_random_ties": spearman_random_ties(y, p),
         "top_decile_lift": top_decile_lift(y, p),
         "mae": float(np.mean(np.abs(err))),
         "rmse": float(np.sqrt(np.mean(err**2))),

@@ -98,9 +98,10 @@ def fit_catboost(
     model = cls(
         loss_function=loss,
         iterations=iterations,
-        learning_rate=params.learning_rate,
+        learning_rate=params.buy_learning_rate if kind == "classifier" else params.learning_rate,
         depth=params.depth,
         l2_leaf_reg=params.l2_leaf_reg,
+        one_hot_max_size=params.one_hot_max_size,
         random_seed=seed,
         thread_count=params.thread_count,
         allow_writing_files=False,

@@ -2,13 +2,15 @@
 
 A stage script is ``run_stage("ingest", add_arguments, main)``: ``main`` gets the parsed
 arguments and returns a one-line summary. Progress and the summary (with the duration)
-go to stderr so that stdout stays free; a :class:`~clv_engine.errors.UserError` ends
+go to stderr so that stdout stays free; the summary line gives the duration and the
+process's peak resident memory; a :class:`~clv_engine.errors.UserError` ends
 the stage with its message and exit status 2, and no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -43,4 +45,5 @@ def run_stage(
     except UserError as exc:
         print(f"[{name}] error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
-    progress(f"done in {time.perf_counter() - start:.1f} s: {summary}")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    progress(f"done in {time.perf_counter() - start:.1f} s, peak {peak_mb:,.0f} MB: {summary}")
