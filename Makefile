@@ -32,12 +32,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src stages tests benchmarks tools experiments
 
 format: $(STAMP)
-	$(BIN)/ruff format src stages tests benchmarks
-	$(BIN)/ruff check --fix src stages tests benchmarks
+	$(BIN)/ruff format src stages tests benchmarks tools experiments
+	$(BIN)/ruff check --fix src stages tests benchmarks tools experiments
 
-## Benchmark: synthetic logs of 100k, 1M and 10M rows; prints figures, writes bench-results/bench.json.
+## Benchmark: synthetic logs of 100k, 1M and 10M rows. Steps (ingest, customer table beside
+## pandas, scoring) then the full dvc repro per stage; prints figures, writes bench-results/.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(if $(SIZES),--sizes $(SIZES),)
+	$(BIN)/python benchmarks/pipeline_bench.py $(if $(SIZES),--sizes $(SIZES),)
 
 clean-env:
 	rm -rf $(VENV)

@@ -86,9 +86,19 @@ def run(n: int) -> dict:
         }
 
 
+def _throughput(r: dict, stage: str) -> str:
+    """Rows per second of a stage's whole run (reading and writing included)."""
+    seconds = max(r["stage_seconds"][stage], 0.05)
+    if stage in ("ingest", "features"):
+        return f"  {r['transactions'] / seconds:12,.0f} transactions/s"
+    if stage == "score":
+        return f"  {r['customers'] / seconds:12,.0f} customers/s"
+    return ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     parser.add_argument("--out", default=str(ROOT / "bench-results" / "pipeline.json"))
     args = parser.parse_args()
     results = []
@@ -102,7 +112,11 @@ def main() -> None:
             flush=True,
         )
         for stage, seconds in r["stage_seconds"].items():
-            print(f"   {stage:<10} {seconds:7.1f} s  peak {r['stage_peak_mb'][stage]:6,} MB", flush=True)
+            print(
+                f"   {stage:<10} {seconds:7.1f} s  peak {r['stage_peak_mb'][stage]:6,} MB"
+                f"{_throughput(r, stage)}",
+                flush=True,
+            )
         print(f"   a cluster param change reran: {', '.join(r['cluster_param_change_reran'])}", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
