@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plots-dir", required=True)
     parser.add_argument("--segment-metrics", required=True)
     parser.add_argument("--predictions", required=True, help="backtest predictions (Parquet, for monitoring)")
+    parser.add_argument(
+        "--window-grid", required=True, help="the backtest's own window search (chosen on data up to its cutoff)"
+    )
 
 
 def main(args: argparse.Namespace) -> str:
@@ -45,6 +48,7 @@ def main(args: argparse.Namespace) -> str:
     write_csv(_predicted_vs_actual(result.predictions), f"{args.plots_dir}/predicted_vs_actual.csv")
     write_csv(result.segments, args.segment_metrics)
     write_parquet(result.predictions, args.predictions)
+    write_csv(result.window_grid, args.window_grid)
     m = result.metrics["model"]
     return (
         f"backtest {result.cutoff} -> {as_of}: normalized Gini {m['normalized_gini']:.3f}, "

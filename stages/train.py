@@ -29,7 +29,7 @@ def main(args: argparse.Namespace) -> str:
     with open(args.features_report, encoding="utf-8") as fh:
         features_report = json.load(fh)
     progress(f"fitting the CLV model ({params.model.objective}) on {training.height:,} rows")
-    model = fit_clv(training, params)
+    model = fit_clv(training, params, progress)
     progress(f"{model.validation_}; {model.trees_} trees (revenue), {model.trees_buy_} (p_active)")
     names, categorical = model_features(params)
     oos = model.oos_

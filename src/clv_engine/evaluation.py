@@ -42,10 +42,10 @@ def model_features(params: Params) -> tuple[list[str], list[str]]:
     return names, feature_names(params.features, kinds=("categorical",))
 
 
-def fit_clv(dataset: pl.DataFrame, params: Params) -> CLVModel:
+def fit_clv(dataset: pl.DataFrame, params: Params, progress: Callable[[str], None] | None = None) -> CLVModel:
     """The CLV model on stacked training rows (see :mod:`clv_engine.model`)."""
     names, categorical = model_features(params)
-    return CLVModel(names, categorical, params.model, params.seed).fit(dataset)
+    return CLVModel(names, categorical, params.model, params.seed).fit(dataset, progress)
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def backtest(
     progress(
         f"backtest: lookback {lookback} m, training cutoffs {', '.join(map(str, sorted(train.plan.cutoffs)))}"
     )
-    model = fit_clv(train.rows, params)
+    model = fit_clv(train.rows, params, progress)
     rows, _ = customer_rows(history, cutoff, lookback, horizon_months, params.features, params.lifecycle)
     days = horizon_days(cutoff, horizon_months)
     predicted = model.predict(rows)

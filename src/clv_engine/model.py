@@ -29,6 +29,7 @@ prediction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,28 @@ from .params import ModelParams
 __all__ = ["CLVModel", "IntervalCalibrator", "fit_catboost", "predict_catboost", "tweedie_regressor"]
 
 _MIN_TREES = 50
+_LOG_EVERY = 200  # CatBoost iterations between progress lines
+
+
+class _LineLog:
+    """A file-like sink for CatBoost's log that hands each complete line to ``progress``."""
+
+    def __init__(self, progress: Callable[[str], None], prefix: str) -> None:
+        self.progress = progress
+        self.prefix = prefix
+        self.pending = ""
+
+    def write(self, text: str) -> None:
+        self.pending += text
+        while "\n" in self.pending:
+            line, self.pending = self.pending.split("\n", 1)
+            if line.strip():
+                self.progress(f"{self.prefix}{' '.join(line.split())}")
+
+    def flush(self) -> None:
+        pass
+
+
 _OFFSET_FLOOR = 0.01  # currency: the smallest BTYD forecast the log offset takes
 
 
@@ -85,15 +108,19 @@ def fit_catboost(
     seed: int,
     iterations: int,
     valid: Pool | None = None,
+    progress: Callable[[str], None] | None = None,
+    label: str = "",
 ) -> CatBoostRegressor | CatBoostClassifier:
     """One seeded CatBoost model; early stopping when ``valid`` is given.
+
+    With ``progress``, CatBoost's loss every 200 iterations goes there, prefixed by ``label``.
 
     When every training target is equal (nobody bought in any training horizon) there is
     nothing to learn and a :class:`ConstantModel` is returned instead of CatBoost's error.
     """
-    label = np.asarray(train.get_label(), dtype=float)
-    if label.size == 0 or np.ptp(label) == 0:
-        return ConstantModel(kind, float(label[0]) if label.size else 0.0)
+    target = np.asarray(train.get_label(), dtype=float)
+    if target.size == 0 or np.ptp(target) == 0:
+        return ConstantModel(kind, float(target[0]) if target.size else 0.0)
     cls = CatBoostClassifier if kind == "classifier" else CatBoostRegressor
     model = cls(
         loss_function=loss,
@@ -105,13 +132,14 @@ def fit_catboost(
         random_seed=seed,
         thread_count=params.thread_count,
         allow_writing_files=False,
-        verbose=False,
+        verbose=_LOG_EVERY if progress is not None else False,
     )
     model.fit(
         train,
         eval_set=valid,
         early_stopping_rounds=params.early_stopping_rounds if valid is not None else None,
         use_best_model=valid is not None,
+        log_cout=_LineLog(progress, f"{label}: " if label else "") if progress is not None else None,
     )
     # CatBoost stamps each model with a random guid and the training time: drop them so
     # that the same data and seed give the same bytes.
@@ -203,8 +231,20 @@ class CLVModel:
 
     # -- fitting -------------------------------------------------------------------------
 
-    def fit(self, dataset: pl.DataFrame) -> CLVModel:
-        """Learn from stacked training rows (features, label_revenue, label_bought, cutoff)."""
+    def fit(self, dataset: pl.DataFrame, progress: Callable[[str], None] | None = None) -> CLVModel:
+        """Learn from stacked training rows (features, label_revenue, label_bought, cutoff).
+
+        ``progress`` receives a line per model fitted and CatBoost's loss every 200 trees.
+        """
+        self._progress = progress
+        try:
+            return self._fit(dataset)
+        finally:
+            # Transient: neither the callback nor the step name belongs in the saved bundle.
+            self.__dict__.pop("_progress", None)
+            self.__dict__.pop("_stage", None)
+
+    def _fit(self, dataset: pl.DataFrame) -> CLVModel:
         p = self.params
         y = dataset["label_revenue"].to_numpy().astype(float)
         bought = dataset["label_bought"].to_numpy().astype(int)
@@ -212,7 +252,9 @@ class CLVModel:
         oos_value = np.full(dataset.height, np.nan)
         oos_buy = np.full(dataset.height, np.nan)
         trees_value, trees_buy = [], []
-        for train_idx, test_idx in self._folds(dataset):
+        folds = self._folds(dataset)
+        for k, (train_idx, test_idx) in enumerate(folds, start=1):
+            self._stage = f"fold {k} of {len(folds)}"
             test = dataset[test_idx]
             value = self._fit_value(dataset, y, bought, train_idx, test_idx)
             oos_value[test_idx] = self._predict_value(value, test)
@@ -240,6 +282,7 @@ class CLVModel:
         )
 
         every = np.arange(dataset.height)
+        self._stage = "final, all rows"
         self.value_model_ = self._fit_value(dataset, y, bought, every, None, trees=self.trees_)
         self.buy_model_ = self._fit_one(
             "classifier", "Logloss", dataset, bought, every, None, self.trees_buy_, "buy"
@@ -277,8 +320,22 @@ class CLVModel:
             return _pool(rows, self.features, self.categorical, target[idx], self._offset(rows, part))
 
         valid = None if test_idx is None else pool(test_idx)
+        progress = getattr(self, "_progress", None)
+        label = f"{getattr(self, '_stage', 'fit')}, {kind} {loss.split(':')[0]} on {train_idx.size:,} rows"
+        if progress is not None:
+            progress(
+                label + (f", validated on {test_idx.size:,}" if test_idx is not None else f", {trees} trees")
+            )
         return fit_catboost(
-            kind, loss, pool(train_idx), self.params, self.seed, trees or self.params.iterations, valid
+            kind,
+            loss,
+            pool(train_idx),
+            self.params,
+            self.seed,
+            trees or self.params.iterations,
+            valid,
+            progress,
+            label.split(" on ")[0],
         )
 
     def _fit_value(self, dataset, y, bought, train_idx, test_idx, trees=None):
