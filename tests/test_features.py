@@ -128,6 +128,15 @@ def test_season(table):
     assert table["D"]["season_share_customer"] is None
 
 
+def test_season_share_of_nothing_is_null_not_nan():
+    # F's only purchase of the past year is free (revenue 0): 0 / 0 is "no share", not NaN.
+    rows = [("F", "2020-03-01", 0), ("G", "2020-02-01", 20)]
+    out = customer_table(orders_of(rows), CUTOFF, 12, 6, FeatureParams(), LifecycleParams())
+    f = out.filter(out["customer_id"] == "F")
+    assert f["season_share_customer"].to_list() == [None]
+    assert f["season_share_base"].to_list() == [pytest.approx(1.0)]  # G's 20 fell in the window
+
+
 def test_every_feature_is_documented_and_present():
     out = customer_table(orders_of(ROWS), CUTOFF, 12, 6, FeatureParams(), LifecycleParams())
     assert out.columns == ["customer_id", "cutoff", *[f.name for f in FEATURES]]

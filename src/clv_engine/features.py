@@ -238,14 +238,11 @@ def customer_table(
         pl.col("order_date") <= year_ago + dt.timedelta(days=h_days)
     )
     last_year = past.filter(purchase & (pl.col("order_date") > year_ago))
-    season = last_year.group_by("customer_id").agg(
-        (pl.col("revenue").filter(season_window).sum() / pl.col("revenue").sum()).alias(
-            "season_share_customer"
-        )
-    )
-    base = last_year.select(
-        (pl.col("revenue").filter(season_window).sum() / pl.col("revenue").sum()).alias("season_share_base")
-    )
+    # A year of free purchases (revenue 0) has no share: null, not 0 / 0 = NaN.
+    total = pl.col("revenue").sum()
+    share = pl.when(total > 0).then(pl.col("revenue").filter(season_window).sum() / total)
+    season = last_year.group_by("customer_id").agg(share.alias("season_share_customer"))
+    base = last_year.select(share.alias("season_share_base"))
 
     table = (
         anchors.join(days, on="customer_id", how="left")
