@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--segment-metrics", required=True)
     parser.add_argument("--predictions", required=True, help="backtest predictions (Parquet, for monitoring)")
     parser.add_argument(
-        "--window-grid", required=True, help="the backtest's own window search (chosen on data up to its cutoff)"
+        "--window-grid",
+        required=True,
+        help="the backtest's own window search (chosen on data up to its cutoff)",
     )
 
 

@@ -90,3 +90,18 @@ def test_row_order_does_not_change_predictions(small_problem):
     rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
     assert np.array_equal(fit_clv(data, params).predict(rows), fit_clv(shuffled, params).predict(rows))
     assert isinstance(rows, pl.DataFrame)
+
+
+def test_fit_reports_progress_and_keeps_no_callback(small_problem):
+    orders, _, cutoffs = small_problem
+    params = parse_params({"model": {"iterations": 450, "learning_rate": 0.01, "early_stopping_rounds": 500}})
+    data = build_dataset(orders, cutoffs, 6, 3, params.features, params.lifecycle, params.labels)
+    lines: list[str] = []
+    model = fit_clv(data, params, lines.append)
+    assert any(line.startswith("fold 1 of 1, regressor Tweedie on") for line in lines)
+    assert any(line.startswith("final, all rows, classifier Logloss on") for line in lines)
+    # CatBoost's loss every 200 trees, one line each, with the fit's label
+    assert any(line.startswith("fold 1 of 1, regressor Tweedie: 200: learn:") for line in lines)
+    quiet = fit_clv(data, params)
+    assert not hasattr(model, "_progress") and not hasattr(model, "_stage")
+    assert pickle.dumps(model.value_model_) == pickle.dumps(quiet.value_model_)

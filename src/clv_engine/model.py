@@ -132,14 +132,17 @@ def fit_catboost(
         random_seed=seed,
         thread_count=params.thread_count,
         allow_writing_files=False,
-        verbose=_LOG_EVERY if progress is not None else False,
+        verbose=False,
     )
     model.fit(
         train,
         eval_set=valid,
         early_stopping_rounds=params.early_stopping_rounds if valid is not None else None,
         use_best_model=valid is not None,
-        log_cout=_LineLog(progress, f"{label}: " if label else "") if progress is not None else None,
+        # CatBoost keeps its log settings in the saved model: always the same settings, so
+        # that the bytes do not depend on whether anyone is watching.
+        verbose=_LOG_EVERY,
+        log_cout=_LineLog(progress or (lambda _line: None), f"{label}: " if label else ""),
     )
     # CatBoost stamps each model with a random guid and the training time: drop them so
     # that the same data and seed give the same bytes.
