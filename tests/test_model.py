@@ -105,3 +105,12 @@ def test_fit_reports_progress_and_keeps_no_callback(small_problem):
     quiet = fit_clv(data, params)
     assert not hasattr(model, "_progress") and not hasattr(model, "_stage")
     assert pickle.dumps(model.value_model_) == pickle.dumps(quiet.value_model_)
+
+
+def test_too_few_older_cutoffs_switch_to_grouped_folds(small_problem):
+    orders, _, cutoffs = small_problem
+    params = _params(time_validation_min_cutoffs=len(cutoffs))
+    data = build_dataset(orders, cutoffs, 6, 3, params.features, params.lifecycle, params.labels)
+    model = fit_clv(data, params)
+    assert model.validation_.startswith(f"{len(cutoffs)} cutoffs, too few for time-based validation")
+    assert np.isfinite(model.oos_["predicted"]).all() and model.oos_["predicted"].size == data.height

@@ -295,7 +295,8 @@ class CLVModel:
     def _folds(self, dataset: pl.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
         cutoffs = dataset["cutoff"].to_numpy()
         newest = cutoffs.max()
-        if len(np.unique(cutoffs)) >= 2:
+        older = len(np.unique(cutoffs)) - 1
+        if older >= 1 and older >= self.params.time_validation_min_cutoffs:
             self.validation_ = f"time-based: trained on cutoffs before {newest}, validated on {newest}"
             return [(np.flatnonzero(cutoffs < newest), np.flatnonzero(cutoffs == newest))]
         k = self.params.cv_folds
@@ -304,7 +305,11 @@ class CLVModel:
         folds = pl.DataFrame({"customer_id": shuffled, "fold": np.arange(ids.len()) % k})
         fold = dataset.select("customer_id").join(folds, on="customer_id", how="left", maintain_order="left")
         fold = fold["fold"].to_numpy()
-        self.validation_ = f"one cutoff ({newest}): {k} folds grouped by customer"
+        self.validation_ = (
+            f"one cutoff ({newest}): {k} folds grouped by customer"
+            if older == 0
+            else f"{older + 1} cutoffs, too few for time-based validation: {k} folds grouped by customer"
+        )
         return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
 
     def _offset(self, frame: pl.DataFrame, part: str) -> np.ndarray | None:

@@ -249,6 +249,9 @@ class ModelParams:
     thread_count: int = field(default=2, metadata=_limits(1, 64))
     # Grouped folds by customer when there is only one training cutoff.
     cv_folds: int = field(default=4, metadata=_limits(2, 20))
+    # Time-based validation (train on the older cutoffs, validate on the newest) needs at
+    # least this many older cutoffs; with fewer, folds grouped by customer over every cutoff.
+    time_validation_min_cutoffs: int = field(default=1, metadata=_limits(1, 60))
     interval_level: float = field(default=0.9, metadata=_limits(0.5, 0.99))
     interval_bins: int = field(default=10, metadata=_limits(1, 100))
 
