@@ -1,13 +1,12 @@
 """DVC stage evaluate: the backtest at as_of - horizon, model vs baselines, for dvc metrics/plots."""
 
 import argparse
-import json
 
 import numpy as np
 import polars as pl
 
 from clv_engine.evaluation import backtest
-from clv_engine.io import write_csv, write_json, write_parquet
+from clv_engine.io import read_json, write_csv, write_json, write_parquet
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
 from clv_engine.timeline import resolve_as_of_for
@@ -31,8 +30,7 @@ def main(args: argparse.Namespace) -> str:
     params = load_params(args.params)
     orders = pl.read_parquet(args.orders)
     as_of = resolve_as_of_for(orders, params.as_of)
-    with open(args.selected, encoding="utf-8") as fh:
-        horizon = json.load(fh)["horizon_months"]
+    horizon = read_json(args.selected)["horizon_months"]
     result = backtest(orders.filter(pl.col("order_date") <= as_of), as_of, params, horizon, progress)
     report = {
         "backtest": {

@@ -1,12 +1,11 @@
 """DVC stage features: stacked training rows at past cutoffs and scoring rows at as_of."""
 
 import argparse
-import json
 
 import polars as pl
 
 from clv_engine.dataset import customer_rows, training_set
-from clv_engine.io import write_json, write_parquet
+from clv_engine.io import read_json, write_json, write_parquet
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
 from clv_engine.timeline import DataRangeError, horizon_days, resolve_as_of_for
@@ -24,8 +23,7 @@ def main(args: argparse.Namespace) -> str:
     params = load_params(args.params)
     orders = pl.read_parquet(args.orders)
     as_of = resolve_as_of_for(orders, params.as_of)
-    with open(args.selected, encoding="utf-8") as fh:
-        chosen = json.load(fh)
+    chosen = read_json(args.selected)
     lookback, horizon = chosen["lookback_months"], chosen["horizon_months"]
     if chosen["as_of"] != as_of.isoformat():
         raise DataRangeError(

@@ -1,14 +1,13 @@
 """DVC stage monitor: drift of features, predictions, segment mix and accuracy; never retrains."""
 
 import argparse
-import json
 
 import joblib
 import polars as pl
 
 from clv_engine.evaluation import model_features
 from clv_engine.explain import explain
-from clv_engine.io import write_csv, write_json
+from clv_engine.io import read_json, write_csv, write_json
 from clv_engine.monitoring import monitor
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
@@ -30,10 +29,8 @@ def main(args: argparse.Namespace) -> str:
     reference = training.filter(pl.col("cutoff") == training["cutoff"].max())
     current = pl.read_parquet(args.scores)
     backtest = pl.read_parquet(args.backtest)
-    with open(args.metrics, encoding="utf-8") as fh:
-        backtest_gini = json.load(fh)["model"]["normalized_gini"]
-    with open(args.metadata, encoding="utf-8") as fh:
-        validation_gini = json.load(fh)["validation"]["out_of_sample"]["normalized_gini"]
+    backtest_gini = read_json(args.metrics)["model"]["normalized_gini"]
+    validation_gini = read_json(args.metadata)["validation"]["out_of_sample"]["normalized_gini"]
     names, categorical = model_features(params)
     numeric = [n for n in names if n not in categorical]
     progress(

@@ -1,12 +1,11 @@
 """DVC stage report: reports/report.html, self-contained, for stakeholders."""
 
 import argparse
-import json
 from pathlib import Path
 
 import polars as pl
 
-from clv_engine.io import write_text
+from clv_engine.io import read_json, write_text
 from clv_engine.params import load_params
 from clv_engine.report import ReportInputs, gain_and_calibration_png, render_report, total_range
 from clv_engine.stage import run_stage
@@ -19,18 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", required=True)
 
 
-def _json(path: Path) -> dict:
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
-
-
 def main(args: argparse.Namespace) -> str:
     params = load_params(args.params)
     out, rep = Path(args.outputs), Path(args.reports)
     predictions = pl.read_csv(
         out / "clv_predictions.csv", infer_schema_length=None, schema_overrides={"customer_id": pl.String}
     )
-    metadata = _json(rep / "model_metadata.json")
+    metadata = read_json(rep / "model_metadata.json")
     backtest = pl.read_parquet(args.backtest)
     low, high = total_range(
         predictions["predicted_clv"].to_numpy(),
@@ -46,8 +40,8 @@ def main(args: argparse.Namespace) -> str:
     inputs = ReportInputs(
         predictions=predictions,
         metadata=metadata,
-        metrics=_json(rep / "metrics.json"),
-        monitoring=_json(rep / "monitoring" / "monitoring_summary.json"),
+        metrics=read_json(rep / "metrics.json"),
+        monitoring=read_json(rep / "monitoring" / "monitoring_summary.json"),
         segment_summary=pl.read_csv(out / "segment_summary.csv"),
         cluster_summary=pl.read_csv(out / "cluster_summary.csv"),
         tier_rankings=pl.read_csv(out / "clv_cluster_rankings.csv"),

@@ -2,18 +2,18 @@
 
 import argparse
 import dataclasses
-import json
 
 import joblib
-import numpy as np
 import polars as pl
 
 from clv_engine import metrics
 from clv_engine.evaluation import fit_clv, model_features
-from clv_engine.io import atomic_path, write_json
+from clv_engine.io import atomic_path, read_json, write_json
 from clv_engine.params import load_params
 from clv_engine.provenance import fingerprint, versions
 from clv_engine.stage import progress, run_stage
+
+_WINDOW_KEYS = ("as_of", "lookback_months", "horizon_months", "horizon_days", "btyd_at_as_of")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,41 +26,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> str:
     params = load_params(args.params)
     training = pl.read_parquet(args.training)
-    with open(args.features_report, encoding="utf-8") as fh:
-        features_report = json.load(fh)
+    features_report = read_json(args.features_report)
     progress(f"fitting the CLV model ({params.model.objective}) on {training.height:,} rows")
     model = fit_clv(training, params, progress)
     progress(f"{model.validation_}; {model.trees_} trees (revenue), {model.trees_buy_} (p_active)")
     names, categorical = model_features(params)
     oos = model.oos_
-    validation = {
-        k: (round(v, 6) if np.isfinite(v) else None)
-        for k, v in metrics.regression_metrics(oos["actual"], oos["predicted"]).items()
-    }
+    validation = metrics.rounded(metrics.regression_metrics(oos["actual"], oos["predicted"]))
     lower, upper = model.predict_interval(oos["predicted"])
     validation["interval_coverage_in_sample"] = round(
         metrics.interval_coverage(oos["actual"], lower, upper), 6
     )
     model_params = dataclasses.asdict(params.model)
+    # What the features stage decided (the forecast date, windows, BTYD fits): in both files.
+    window = {key: features_report[key] for key in _WINDOW_KEYS}
     bundle = {
         "model": model,
         "features": names,
         "categorical": categorical,
-        "as_of": features_report["as_of"],
-        "lookback_months": features_report["lookback_months"],
-        "horizon_months": features_report["horizon_months"],
-        "horizon_days": features_report["horizon_days"],
-        "btyd_at_as_of": features_report["btyd_at_as_of"],
+        **window,
         "params": model_params,
         "versions": versions(),
     }
     with atomic_path(args.bundle) as tmp:
         joblib.dump(bundle, tmp, compress=3)
     metadata = {
-        "as_of": features_report["as_of"],
-        "lookback_months": features_report["lookback_months"],
-        "horizon_months": features_report["horizon_months"],
-        "horizon_days": features_report["horizon_days"],
+        **window,
         "interval_level": params.model.interval_level,
         "params": {
             "model": model_params,
@@ -75,7 +66,6 @@ def main(args: argparse.Namespace) -> str:
         "validation": {"method": model.validation_, "out_of_sample": validation},
         "trees": {"revenue": model.trees_, "p_active": model.trees_buy_},
         "features": names,
-        "btyd_at_as_of": features_report["btyd_at_as_of"],
         "versions": versions(),
     }
     write_json(metadata, args.metadata)

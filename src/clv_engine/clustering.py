@@ -108,7 +108,7 @@ def cluster_customers(scored: pl.DataFrame, params: ClusterParams, seed: int) ->
     else:
         k, criterion, fitted = _search_k(x[fit_rows], params, seed)
         while True:
-            model = fitted[k] if k in fitted else _fit(params.method, x[fit_rows], k, seed)
+            model = fitted[k]  # every K from k_min to the best one was fitted by the search
             labels = model.predict(x)
             shares = np.bincount(labels, minlength=k) / labels.size
             if shares.min() >= params.min_cluster_share or k <= params.k_min:

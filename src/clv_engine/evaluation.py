@@ -131,7 +131,7 @@ def backtest(
 def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, Any]:
     y = frame["actual"].to_numpy()
     out: dict[str, Any] = {
-        name: _rounded(metrics.regression_metrics(y, frame[name].to_numpy())) for name in APPROACHES
+        name: metrics.rounded(metrics.regression_metrics(y, frame[name].to_numpy())) for name in APPROACHES
     }
     lower, upper, p = frame["lower"].to_numpy(), frame["upper"].to_numpy(), frame["model"].to_numpy()
     decile = metrics.decile_index(p)
@@ -153,10 +153,6 @@ def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, 
     }
     out["model"]["trees"] = model.trees_
     return out
-
-
-def _rounded(values: dict[str, float]) -> dict[str, float]:
-    return {k: (round(v, 6) if np.isfinite(v) else None) for k, v in values.items()}
 
 
 def _deciles(frame: pl.DataFrame) -> pl.DataFrame:

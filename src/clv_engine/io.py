@@ -24,6 +24,7 @@ from .errors import UserError
 __all__ = [
     "OutputError",
     "atomic_path",
+    "read_json",
     "write_csv",
     "write_json",
     "write_parquet",
@@ -83,6 +84,12 @@ def write_csv(df: pl.DataFrame, target: str | Path) -> None:
     floats = [c for c, t in df.schema.items() if t.is_float()]
     df = df.with_columns([pl.col(c).round_sig_figs(12) for c in floats]) if floats else df
     _write(target, lambda p: df.write_csv(p, date_format="%Y-%m-%d", float_precision=None))
+
+
+def read_json(source: str | Path) -> Any:
+    """A JSON file written by :func:`write_json` (UTF-8)."""
+    with open(source, encoding="utf-8") as fh:
+        return json.load(fh)
 
 
 def write_json(obj: Any, target: str | Path) -> None:

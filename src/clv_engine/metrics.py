@@ -21,6 +21,7 @@ __all__ = [
     "interval_coverage",
     "normalized_gini",
     "regression_metrics",
+    "rounded",
     "spearman",
     "spearman_random_ties",
     "top_decile_lift",
@@ -67,12 +68,20 @@ def normalized_gini(y, p) -> float:
     return float(gini(y, p) / best) if best != 0 else 0.0
 
 
+def _spearman_both(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """(plain Spearman, Spearman with p's ties broken at random) from one ranking of each side."""
+    if np.ptp(y) == 0 or np.ptp(p) == 0:
+        return 0.0, 0.0
+    ry = stats.rankdata(y) - (y.size + 1) / 2
+    rp = stats.rankdata(p) - (p.size + 1) / 2
+    covariance, spread_y, spread_p = np.mean(ry * rp), np.sqrt(np.mean(ry**2)), np.sqrt(np.mean(rp**2))
+    spread_full = np.sqrt((p.size * p.size - 1) / 12.0)  # the ranks 1..n with no ties
+    return float(covariance / (spread_y * spread_p)), float(covariance / (spread_y * spread_full))
+
+
 def spearman(y, p) -> float:
     """Spearman rank correlation (average ranks for ties); 0 when either side is constant."""
-    y, p = _arrays(y, p)
-    if np.ptp(y) == 0 or np.ptp(p) == 0:
-        return 0.0
-    return float(stats.spearmanr(y, p).statistic)
+    return _spearman_both(*_arrays(y, p))[0]
 
 
 def spearman_random_ties(y, p) -> float:
@@ -85,12 +94,7 @@ def spearman_random_ties(y, p) -> float:
     covariance with y's ranks stays that of the average ranks, so the expectation is exact:
     spearman * sd(average ranks of p) / sd(1..n). Ties in y keep their average ranks.
     """
-    y, p = _arrays(y, p)
-    if np.ptp(y) == 0 or np.ptp(p) == 0:
-        return 0.0
-    n = p.size
-    spread = np.std(stats.rankdata(p)) / np.sqrt((n * n - 1) / 12.0)
-    return float(stats.spearmanr(y, p).statistic * spread)
+    return _spearman_both(*_arrays(y, p))[1]
 
 
 def decile_index(p: np.ndarray) -> np.ndarray:
@@ -166,11 +170,12 @@ def regression_metrics(y, p) -> dict[str, float]:
     """Every point-forecast metric of DESIGN.md under its stable key."""
     y, p = _arrays(y, p)
     err = p - y
+    rho, rho_random_ties = _spearman_both(y, p)
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     return {
         "normalized_gini": normalized_gini(y, p),
-        "spearman": spearman(y, p),
-        "spearman_random_ties": spearman_random_ties(y, p),
+        "spearman": rho,
+        "spearman_random_ties": rho_random_ties,
         "top_decile_lift": top_decile_lift(y, p),
         "mae": float(np.mean(np.abs(err))),
         "rmse": float(np.sqrt(np.mean(err**2))),
@@ -181,3 +186,8 @@ def regression_metrics(y, p) -> dict[str, float]:
         "actual_total": float(y.sum()),
         "predicted_total": float(p.sum()),
     }
+
+
+def rounded(values: dict[str, float], digits: int = 6) -> dict[str, float | None]:
+    """Metrics as reports store them: rounded, and None (JSON null) where undefined."""
+    return {k: (round(v, digits) if np.isfinite(v) else None) for k, v in values.items()}

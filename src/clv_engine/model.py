@@ -42,6 +42,7 @@ __all__ = ["CLVModel", "IntervalCalibrator", "fit_catboost", "predict_catboost",
 
 _MIN_TREES = 50
 _LOG_EVERY = 200  # CatBoost iterations between progress lines
+_OFFSET_FLOOR = 0.01  # currency: the smallest BTYD forecast the log offset takes
 
 
 class _LineLog:
@@ -61,9 +62,6 @@ class _LineLog:
 
     def flush(self) -> None:
         pass
-
-
-_OFFSET_FLOOR = 0.01  # currency: the smallest BTYD forecast the log offset takes
 
 
 def _pool(
@@ -296,7 +294,7 @@ class CLVModel:
         cutoffs = dataset["cutoff"].to_numpy()
         newest = cutoffs.max()
         older = len(np.unique(cutoffs)) - 1
-        if older >= 1 and older >= self.params.time_validation_min_cutoffs:
+        if older >= self.params.time_validation_min_cutoffs:  # params: at least 1
             self.validation_ = f"time-based: trained on cutoffs before {newest}, validated on {newest}"
             return [(np.flatnonzero(cutoffs < newest), np.flatnonzero(cutoffs == newest))]
         k = self.params.cv_folds
@@ -329,10 +327,11 @@ class CLVModel:
 
         valid = None if test_idx is None else pool(test_idx)
         progress = getattr(self, "_progress", None)
-        label = f"{getattr(self, '_stage', 'fit')}, {kind} {loss.split(':')[0]} on {train_idx.size:,} rows"
+        label = f"{getattr(self, '_stage', 'fit')}, {kind} {loss.split(':')[0]}"
         if progress is not None:
+            rows = f"{label} on {train_idx.size:,} rows"
             progress(
-                label + (f", validated on {test_idx.size:,}" if test_idx is not None else f", {trees} trees")
+                rows + (f", validated on {test_idx.size:,}" if test_idx is not None else f", {trees} trees")
             )
         return fit_catboost(
             kind,
@@ -343,7 +342,7 @@ class CLVModel:
             trees or self.params.iterations,
             valid,
             progress,
-            label.split(" on ")[0],
+            label,
         )
 
     def _fit_value(self, dataset, y, bought, train_idx, test_idx, trees=None):
