@@ -24,7 +24,6 @@ def main(args: argparse.Namespace) -> str:
     as_of = resolve_as_of_for(orders, params.as_of)
     progress(f"as_of {as_of}; {orders['customer_id'].n_unique():,} customers in the log")
     choice, grid = select_windows(orders, as_of, params, progress)
-    progress(choice.method)
     write_csv(grid, args.grid)
     write_json(asdict(choice), args.selected)
     lookback, horizon = choice.lookback_months, choice.horizon_months

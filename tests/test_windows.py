@@ -80,3 +80,40 @@ def test_min_customers_and_share_make_pairs_ineligible():
     for eligible in ({"min_customers": 10, "min_share": 0.6}, {"min_customers": 11, "min_share": 0.5}):
         _, grid = select_windows(orders, as_of, params(lookback_months=3, horizon_months=3, **eligible))
         assert grid.select("status", "customers", "share_of_base").row(0) == ("pinned", 10, 0.5)
+
+
+def test_pairs_are_scored_out_of_time_on_the_newest_cutoff(orders, monkeypatch):
+    # The search model learns on the pair's older cutoffs only and scores the newest one:
+    # the time contract of production, inside the search.
+    import clv_engine.windows as windows
+
+    seen = []
+    real = windows.tweedie_regressor
+
+    def spy(train, *args, **kwargs):
+        seen.append(sorted(set(train["cutoff"].to_list())))
+        return real(train, *args, **kwargs)
+
+    monkeypatch.setattr(windows, "tweedie_regressor", spy)
+    as_of = dt.date(2022, 12, 31)
+    # 3 m: cutoffs 2022-06-30 and 2022-09-30; 20 m: only 2022-09-30 fits two years of log.
+    choice, grid = select_windows(orders, as_of, params(lookback_months=[3, 20], horizon_months=3))
+    rows = {r["lookback_months"]: r for r in grid.iter_rows(named=True)}
+    assert rows[3]["status"] == "scored" and rows[3]["test_cutoff"] == "2022-09-30"
+    assert seen == [[dt.date(2022, 6, 30)]]
+    assert rows[20]["status"] == "ineligible"
+    assert "single training cutoff (2022-09-30): nothing older to learn from" in rows[20]["reason"]
+    assert choice.lookback_months == 3 and choice.method.startswith("out-of-time backtest")
+
+
+def test_grouped_holdout_when_no_pair_has_two_cutoffs(orders):
+    p = parse_params(
+        {
+            "training": {"n_cutoffs": 1},
+            "windows": {"search_iterations": 30, "search_max_customers": 2000, "lookback_months": [3, 6]}
+            | {"horizon_months": 3},
+        }
+    )
+    choice, grid = select_windows(orders, dt.date(2022, 12, 31), p)
+    assert grid["status"].to_list() == ["scored", "scored"]
+    assert choice.method.startswith("grouped holdout (no pair has two training cutoffs")

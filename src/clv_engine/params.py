@@ -204,7 +204,8 @@ class WindowParams:
     # The search trains a small model on at most this many customers per cutoff (seeded sample).
     search_max_customers: int = field(default=20_000, metadata=_limits(100))
     search_iterations: int = field(default=200, metadata=_limits(10, 5000))
-    # Share of customers held out (from every cutoff) to score a pair.
+    # Share of customers held out (from every cutoff) to score a pair, when no pair has two
+    # training cutoffs to score it out of time (src/clv_engine/windows.py).
     holdout_share: float = field(default=0.3, metadata=_limits(0.05, 0.9))
 
     def __post_init__(self) -> None:

@@ -7,15 +7,18 @@ For each pair of the grid (``windows.lookback_months`` x ``windows.horizon_month
    fits the history is *skipped* with the reason;
 2. a pair is *eligible* when the customers known at its newest cutoff number at least
    ``min_customers`` or ``min_share`` of the customers known at ``as_of``;
-3. an eligible pair is scored on a grouped holdout: a seeded ``holdout_share`` of the
-   customers known at the newest cutoff is set aside (from every cutoff), a small CatBoost
+3. an eligible pair is scored by an out-of-time backtest: a small CatBoost
    (``search_iterations`` trees, at most ``search_max_customers`` customers, said in the
-   output) learns on the rest, and the held-out customers are scored on the newest
-   horizon ``(as_of - H, as_of]``:
+   output) learns on the pair's older cutoffs and scores the customers known at its newest
+   cutoff on the newest horizon ``(as_of - H, as_of]``:
    ``score = mean(normalized Gini, Spearman, 1 - min(decile MAPE, 1))``.
+   This is what production does (train on the past, score later), so the score also
+   charges a long lookback for the cutoffs it leaves out. A pair with a single cutoff has
+   nothing older to learn from: it is ineligible when another pair can be scored out of
+   time. When no pair can, every pair is scored on a grouped holdout instead: a seeded
+   ``holdout_share`` of the customers known at the newest cutoff is set aside (from every
+   cutoff) and the model learns on the rest. The two scores are never mixed in one grid.
 
-The grouped holdout needs no more history than production training does, so short logs
-can still choose; the out-of-time backtest is the evaluate stage's job.
 The best score wins; ties go to the shorter horizon, then the shorter lookback. A
 single value in params pins that dimension; when both are pinned nothing is searched.
 """
@@ -100,18 +103,33 @@ def select_windows(
         )
     pairs = [(lb, h) for h in sorted(horizons) for lb in sorted(lookbacks)]
     pinned = len(pairs) == 1
-    method = (
-        "pinned by params"
-        if pinned
-        else f"backtest with a small CatBoost ({w.search_iterations} trees, at most "
-        f"{w.search_max_customers:,} customers per cutoff, seed {params.seed})"
+    model = (
+        f"a small CatBoost ({w.search_iterations} trees, at most {w.search_max_customers:,} "
+        f"customers, seed {params.seed})"
     )
     results: list[PairResult] = []
-    for k, (lookback, horizon) in enumerate(pairs, start=1):
-        result = _evaluate_pair(history, as_of, lookback, horizon, first_order, base, params, pinned)
-        results.append(result)
-        shown = f"score {result.score:.3f}" if result.score is not None else result.status
-        progress(f"window pair {k} of {len(pairs)}: lookback {lookback} m, horizon {horizon} m: {shown}")
+    for out_of_time in (True, False):
+        method = (
+            "pinned by params"
+            if pinned
+            else f"out-of-time backtest: {model} learns on each pair's older cutoffs and scores "
+            "the customers at its newest"
+            if out_of_time
+            else f"grouped holdout (no pair has two training cutoffs to backtest out of time): "
+            f"{model} learns on {1 - w.holdout_share:.0%} of the customers and scores the rest "
+            "at the newest cutoff"
+        )
+        progress(method)
+        results = []
+        for k, (lookback, horizon) in enumerate(pairs, start=1):
+            result = _evaluate_pair(
+                history, as_of, lookback, horizon, first_order, base, params, pinned, out_of_time
+            )
+            results.append(result)
+            shown = f"score {result.score:.3f}" if result.score is not None else result.status
+            progress(f"window pair {k} of {len(pairs)}: lookback {lookback} m, horizon {horizon} m: {shown}")
+        if pinned or any(r.status == "scored" for r in results):
+            break
 
     grid = pl.DataFrame([asdict(r) for r in results], infer_schema_length=None)
     usable = [r for r in results if r.status in ("scored", "pinned")]
@@ -144,6 +162,7 @@ def _evaluate_pair(
     base: int,
     params: Params,
     pinned: bool,
+    out_of_time: bool,
 ) -> PairResult:
     t, w = params.training, params.windows
     plan = training_cutoffs(as_of, horizon, lookback, t.n_cutoffs, t.spacing_months, first_order)
@@ -176,10 +195,17 @@ def _evaluate_pair(
     if pinned:
         return PairResult(**common, status="pinned", reason="the only pair in params: not searched")
 
+    older = [c for c in plan.cutoffs if c < newest]
+    if out_of_time and not older:
+        return PairResult(
+            **common,
+            status="ineligible",
+            reason=f"a single training cutoff ({newest}): nothing older to learn from, so no "
+            "out-of-time score, and other pairs have one",
+        )
     rng = np.random.default_rng(params.seed)
     if known.len() > w.search_max_customers:
         known = known.sample(w.search_max_customers, seed=int(rng.integers(2**31))).sort()
-    held_out = known.sample(fraction=w.holdout_share, seed=int(rng.integers(2**31)))
     data = build_dataset(
         history,
         plan.cutoffs,
@@ -190,9 +216,15 @@ def _evaluate_pair(
         params.labels,
         customers=known,
     )
-    is_held_out = pl.col("customer_id").is_in(held_out.implode())
-    train = data.filter(~is_held_out)
-    test = data.filter(is_held_out & (pl.col("cutoff") == newest))
+    if out_of_time:
+        # Learn on the past, score later: the same customers, as production sees them.
+        train = data.filter(pl.col("cutoff") < newest)
+        test = data.filter(pl.col("cutoff") == newest)
+    else:
+        held_out = known.sample(fraction=w.holdout_share, seed=int(rng.integers(2**31)))
+        is_held_out = pl.col("customer_id").is_in(held_out.implode())
+        train = data.filter(~is_held_out)
+        test = data.filter(is_held_out & (pl.col("cutoff") == newest))
     if train.height == 0 or test.height == 0:
         return PairResult(**common, status="ineligible", reason="too few customers to hold some out")
     names = feature_names(params.features)
