@@ -65,6 +65,10 @@ def main(args: argparse.Namespace) -> str:
         },
         "validation": {"method": model.validation_, "out_of_sample": validation},
         "trees": {"revenue": model.trees_, "p_active": model.trees_buy_},
+        # model.ensemble = stack: the weights of CatBoost and BTYD in the shipped forecast.
+        "stack_weights": None
+        if model.stack_ is None
+        else {"catboost": model.stack_[0], "btyd": model.stack_[1]},
         "features": names,
         "versions": versions(),
     }

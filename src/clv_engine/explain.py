@@ -4,7 +4,8 @@ CatBoost computes exact TreeSHAP values itself (``get_feature_importance(type=
 "ShapValues")``). For the Tweedie and log1p objectives these are contributions on the
 log scale: prediction = exp(start + sum of contributions), where the start is the
 boosting's starting point (the BG/NBD + Gamma-Gamma forecast when ``model.baseline`` is
-btyd) times the model's average correction. To speak in currency, each customer's
+btyd) times the model's average correction (with ``model.ensemble`` stack, weighted and
+plus the BTYD share of the forecast). To speak in currency, each customer's
 change from the start, ``prediction - start``, is shared among the features in
 proportion to their log-scale contributions: the currency contributions add up exactly
 to the prediction minus the start.
@@ -132,6 +133,8 @@ def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
     base_log = expected + (offset if offset is not None else 0.0)
     prediction = model.predict(rows)
     start = (np.expm1(base_log) if objective == "log_rmse" else np.exp(base_log)) * model.scale_
+    # With model.ensemble = stack the BTYD share of the forecast is part of the start.
+    start = model.stacked(start, rows)
     total = shap.sum(axis=1)
     change = prediction - start
     with np.errstate(divide="ignore", invalid="ignore"):

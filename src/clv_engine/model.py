@@ -13,6 +13,11 @@ Objectives (``model.objective``; the backtest decides which ships):
 - ``log_rmse``: CatBoost RMSE on log1p(revenue), back-transformed and rescaled so the
   out-of-sample total matches.
 
+Ensemble (``model.ensemble``): ``stack`` ships ``w1 x CatBoost + w2 x BTYD`` with the
+weights a non-negative least-squares fit (no intercept) of the actual on the two
+out-of-sample forecasts; ``none`` ships CatBoost alone (the BTYD forecast is then its
+starting point and its features).
+
 How many trees, and how wrong the model is out of sample, come from out-of-sample
 predictions: with two or more cutoffs, the model trained on the older ones predicts the
 newest (time-based validation); with one cutoff, customers are split into grouped folds.
@@ -35,10 +40,18 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 from catboost import CatBoostClassifier, CatBoostRegressor, Pool
+from scipy.optimize import nnls
 
 from .params import ModelParams
 
-__all__ = ["CLVModel", "IntervalCalibrator", "fit_catboost", "predict_catboost", "tweedie_regressor"]
+__all__ = [
+    "CLVModel",
+    "IntervalCalibrator",
+    "fit_catboost",
+    "predict_catboost",
+    "stack_weights",
+    "tweedie_regressor",
+]
 
 _MIN_TREES = 50
 _LOG_EVERY = 200  # CatBoost iterations between progress lines
@@ -198,6 +211,21 @@ class IntervalCalibrator:
         return np.maximum(lower, 0.0), upper
 
 
+def stack_weights(model: np.ndarray, btyd: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
+    """(w1, w2) >= 0 minimising ||actual - w1 model - w2 btyd||, no intercept.
+
+    (1, 0), CatBoost alone, when the fit gives both weights 0 (nothing to stack).
+    """
+    weights, _ = nnls(np.column_stack([model, btyd]).astype(float), np.asarray(actual, dtype=float))
+    if not np.any(weights > 0):
+        return 1.0, 0.0
+    return float(weights[0]), float(weights[1])
+
+
+def _btyd_forecast(frame: pl.DataFrame) -> np.ndarray:
+    return np.clip(frame["btyd_expected_revenue"].fill_null(0.0).fill_nan(0.0).to_numpy(), 0.0, None)
+
+
 def _trees(model) -> int:
     return model[1].tree_count_ if isinstance(model, tuple) else model.tree_count_
 
@@ -272,6 +300,14 @@ class CLVModel:
             total = oos_value[scored].sum()
             self.scale_ = float(y[scored].sum() / total) if total > 0 else 1.0
         oos_value = oos_value * self.scale_
+        self.stack_: tuple[float, float] | None = None
+        if p.ensemble == "stack":
+            btyd = _btyd_forecast(dataset)
+            self.stack_ = stack_weights(oos_value[scored], btyd[scored], y[scored])
+            oos_value = self.stack_[0] * oos_value + self.stack_[1] * btyd
+            if self._progress is not None:
+                w1, w2 = self.stack_
+                self._progress(f"stacked forecast: {w1:.3f} x CatBoost + {w2:.3f} x BTYD")
         self.oos_ = {
             "predicted": oos_value[scored],
             "actual": y[scored],
@@ -401,7 +437,13 @@ class CLVModel:
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         """Expected revenue over the horizon (currency), never negative."""
-        return self._predict_value(self.value_model_, frame) * self.scale_
+        return self.stacked(self._predict_value(self.value_model_, frame) * self.scale_, frame)
+
+    def stacked(self, catboost: np.ndarray, frame: pl.DataFrame) -> np.ndarray:
+        """The shipped forecast from CatBoost's (``model.ensemble``: itself, or the stack)."""
+        if self.stack_ is None:
+            return catboost
+        return self.stack_[0] * catboost + self.stack_[1] * _btyd_forecast(frame)
 
     def predict_p_active(self, frame: pl.DataFrame) -> np.ndarray:
         """P(at least one purchase order in the horizon)."""

@@ -234,6 +234,9 @@ class ModelParams:
     # multiplicative corrections to it.
     use_btyd_features: bool = True
     baseline: Literal["btyd", "none"] = "btyd"
+    # stack: the shipped forecast is w1 x CatBoost + w2 x BTYD, the weights a non-negative
+    # least-squares fit on the out-of-sample predictions (lost on the backtests: RESULTS.md).
+    ensemble: Literal["none", "stack"] = "none"
     iterations: int = field(default=2000, metadata=_limits(10, 20000))
     learning_rate: float = field(default=0.03, metadata=_limits(0.001, 1.0))
     # The purchase classifiers (p_active, the first part of two_part) learn faster: at the
