@@ -36,6 +36,18 @@ def with_overrides(raw: dict, overrides: str) -> dict:
     return raw
 
 
+def load_orders(params_path: str, log: str | None) -> pl.DataFrame:
+    """The orders of params' ingest.path, or of a synthetic log (with order_id) when given."""
+    ingest_params = load_params(params_path).ingest
+    if log:
+        ingest_params = type(ingest_params)(
+            path=log,
+            columns=ColumnMapping(order_id="order_id", quantity="quantity"),
+            duplicates="quarantine",
+        )
+    return build_orders(ingest(ingest_params).transactions)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--params", default="params.yaml")
@@ -48,15 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     with open(args.params) as fh:
         raw = yaml.safe_load(fh)
-    base = load_params(args.params)
-    ingest_params = base.ingest
-    if args.log:
-        ingest_params = type(ingest_params)(
-            path=args.log,
-            columns=ColumnMapping(order_id="order_id", quantity="quantity"),
-            duplicates="quarantine",
-        )
-    orders = build_orders(ingest(ingest_params).transactions)
+    orders = load_orders(args.params, args.log)
     orders = orders.filter(pl.col("order_date") <= args.as_of)
     shown_baselines = False
     for config in args.config or [""]:

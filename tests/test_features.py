@@ -130,11 +130,28 @@ def test_season(table):
 
 def test_season_share_of_nothing_is_null_not_nan():
     # F's only purchase of the past year is free (revenue 0): 0 / 0 is "no share", not NaN.
-    rows = [("F", "2020-03-01", 0), ("G", "2020-02-01", 20)]
+    rows = [("F", "2020-03-01", 0), ("G", "2020-02-01", 20), ("H", "2019-06-01", 5)]
     out = customer_table(orders_of(rows), CUTOFF, 12, 6, FeatureParams(), LifecycleParams())
     f = out.filter(out["customer_id"] == "F")
     assert f["season_share_customer"].to_list() == [None]
     assert f["season_share_base"].to_list() == [pytest.approx(1.0)]  # G's 20 fell in the window
+
+
+def test_season_shares_are_null_when_the_log_does_not_cover_last_year():
+    # The log starts 2020-03-01, after c - 365 days = 2020-01-01: last year's window
+    # (2020-01-01, 2020-06-30] is only partly in the log, so there is no share to give.
+    rows = [("A", "2020-03-01", 50), ("A", "2020-11-01", 50), ("B", "2020-04-01", 10)]
+    out = customer_table(orders_of(rows), CUTOFF, 12, 6, FeatureParams(), LifecycleParams())
+    assert out["season_share_customer"].to_list() == [None, None]
+    assert out["season_share_base"].to_list() == [None, None]
+    # An order on 2020-01-01 = c - 365 days: the log covers the whole window (C's order
+    # itself is outside it, so the base share is A's 50 + B's 10 of 110).
+    out = customer_table(
+        orders_of([*rows, ("C", "2020-01-01", 40)]), CUTOFF, 12, 6, FeatureParams(), LifecycleParams()
+    )
+    a = out.filter(out["customer_id"] == "A")
+    assert a["season_share_customer"].to_list() == [pytest.approx(0.5)]
+    assert a["season_share_base"].to_list() == [pytest.approx(60 / 110)]
 
 
 def test_every_feature_is_documented_and_present():

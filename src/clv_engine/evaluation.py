@@ -60,6 +60,7 @@ class BacktestResult:
     gain: pl.DataFrame
     segments: pl.DataFrame
     window_grid: pl.DataFrame
+    model: CLVModel  # the fitted model (its validation split, out-of-sample predictions)
 
 
 def backtest(
@@ -125,6 +126,7 @@ def backtest(
         gain=_gain(frame),
         segments=_segments(frame),
         window_grid=grid,
+        model=model,
     )
 
 

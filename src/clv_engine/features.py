@@ -14,8 +14,8 @@ Which history each family sees (``L`` = lookback months, ``W = (c - L, c]``):
   ``L``: how much recent history predicts best;
 - the season family compares the horizon with the same calendar window one year earlier.
 
-Every column is documented in :data:`FEATURES` (name, unit, definition); the README's
-feature table is generated from it. Missing values (no gap for a one-order customer) stay
+Every column is documented in :data:`FEATURES` (name, unit, definition), the one place
+the README and the explanations point to. Missing values (no gap for a one-order customer) stay
 null: the models handle them natively.
 """
 
@@ -95,12 +95,14 @@ def _static_features() -> tuple[Feature, ...]:
         F(
             "season_share_customer",
             "ratio",
-            "the customer's purchases in (c - 365d, c - 365d + horizon] / in (c - 365d, c] (null: none)",
+            "the customer's purchases in (c - 365d, c - 365d + horizon] / in (c - 365d, c] (null: "
+            "none, or the log starts after c - 365d)",
         ),
         F(
             "season_share_base",
             "ratio",
-            "the same share over all customers: how much of a year's demand the horizon window held",
+            "the same share over all customers: how much of a year's demand the horizon window held "
+            "(null when the log starts after c - 365d)",
         ),
         # lifecycle
         F("customer_stage", "label", "New / Growing / Established / Loyal by tenure_days", "categorical"),
@@ -238,9 +240,13 @@ def customer_table(
         pl.col("order_date") <= year_ago + dt.timedelta(days=h_days)
     )
     last_year = past.filter(purchase & (pl.col("order_date") > year_ago))
-    # A year of free purchases (revenue 0) has no share: null, not 0 / 0 = NaN.
+    # A year of free purchases (revenue 0) has no share: null, not 0 / 0 = NaN. Nor has a
+    # year the log does not cover from its first day: the part before the log's first
+    # order would count as "no purchase" and the share would describe the log's start.
+    log_start = past.select(pl.col("order_date").min()).collect().item()
+    covered = log_start is not None and log_start <= year_ago + dt.timedelta(days=1)
     total = pl.col("revenue").sum()
-    share = pl.when(total > 0).then(pl.col("revenue").filter(season_window).sum() / total)
+    share = pl.when((total > 0) & pl.lit(covered)).then(pl.col("revenue").filter(season_window).sum() / total)
     season = last_year.group_by("customer_id").agg(share.alias("season_share_customer"))
     base = last_year.select(share.alias("season_share_base"))
 
