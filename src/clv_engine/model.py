@@ -222,8 +222,9 @@ def stack_weights(model: np.ndarray, btyd: np.ndarray, actual: np.ndarray) -> tu
     return float(weights[0]), float(weights[1])
 
 
-def _btyd_forecast(frame: pl.DataFrame) -> np.ndarray:
-    return np.clip(frame["btyd_expected_revenue"].fill_null(0.0).fill_nan(0.0).to_numpy(), 0.0, None)
+def _btyd_forecast(frame: pl.DataFrame, column: str = "btyd_expected_revenue") -> np.ndarray:
+    """A BTYD output of these rows, 0 where BTYD gave none (null or NaN), never negative."""
+    return np.clip(frame[column].fill_null(0.0).fill_nan(0.0).to_numpy(), 0.0, None)
 
 
 def _trees(model) -> int:
@@ -351,7 +352,7 @@ class CLVModel:
         if self.params.baseline != "btyd" or part == "buy":
             return None
         column = "btyd_expected_revenue" if part == "value" else "btyd_expected_spend"
-        value = frame[column].fill_null(0.0).fill_nan(0.0).to_numpy()
+        value = _btyd_forecast(frame, column)
         if self.params.objective == "tweedie" and part == "value":
             return np.log(np.maximum(value, _OFFSET_FLOOR))
         return np.log1p(np.maximum(value, 0.0))
