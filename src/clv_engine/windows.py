@@ -226,7 +226,12 @@ def _evaluate_pair(
         train = data.filter(~is_held_out)
         test = data.filter(is_held_out & (pl.col("cutoff") == newest))
     if train.height == 0 or test.height == 0:
-        return PairResult(**common, status="ineligible", reason="too few customers to hold some out")
+        reason = (
+            f"no customer of the sample is known at the older cutoffs ({', '.join(map(str, older))})"
+            if out_of_time
+            else "too few customers to hold some out"
+        )
+        return PairResult(**common, status="ineligible", reason=reason)
     names = feature_names(params.features)
     categorical = feature_names(params.features, kinds=("categorical",))
     small = ModelParams(learning_rate=0.1, depth=4, thread_count=params.model.thread_count)
