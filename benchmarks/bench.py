@@ -11,7 +11,6 @@ compare ratios measured in one run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import subprocess
@@ -19,8 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from common import parse_args, write_figures
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 
 
 def run_step(step: str, work: Path, *args: int) -> dict:
@@ -32,10 +32,7 @@ def run_step(step: str, work: Path, *args: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
-    parser.add_argument("--out", default=str(ROOT / "bench-results" / "bench.json"))
-    args = parser.parse_args()
+    args = parse_args(__doc__.split("\n\n")[0], "bench.json")
     results = []
     for n in args.sizes:
         with tempfile.TemporaryDirectory(prefix="clv-bench-") as tmp:
@@ -79,15 +76,12 @@ def main() -> None:
                     "score_customers_per_second": round(rate),
                 }
             )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": __import__("os").cpu_count(),
     }
-    out.write_text(json.dumps({"machine": meta, "results": results}, indent=2) + "\n")
-    print(f"figures written to {out}")
+    write_figures({"machine": meta, "results": results}, args.out)
 
 
 if __name__ == "__main__":

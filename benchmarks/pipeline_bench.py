@@ -13,8 +13,6 @@ Figures are printed and written to bench-results/pipeline.json.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import re
 import resource
@@ -26,12 +24,10 @@ import time
 from pathlib import Path
 
 import yaml
+from common import ROOT, parse_args, write_figures
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from clv_engine.io import write_csv  # noqa: E402
-from clv_engine.synth import SynthConfig, generate_transactions  # noqa: E402
+from clv_engine.io import write_csv
+from clv_engine.synth import SynthConfig, generate_transactions
 
 
 def dvc(project: Path, *args: str) -> tuple[float, str]:
@@ -97,10 +93,7 @@ def _throughput(r: dict, stage: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
-    parser.add_argument("--out", default=str(ROOT / "bench-results" / "pipeline.json"))
-    args = parser.parse_args()
+    args = parse_args(__doc__.split("\n\n")[0], "pipeline.json")
     results = []
     for n in args.sizes:
         print(f"== full pipeline on {n:,} transactions", flush=True)
@@ -118,10 +111,7 @@ def main() -> None:
                 flush=True,
             )
         print(f"   a cluster param change reran: {', '.join(r['cluster_param_change_reran'])}", flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"figures written to {out}")
+    write_figures(results, args.out)
 
 
 if __name__ == "__main__":

@@ -243,7 +243,7 @@ def customer_table(
     # A year of free purchases (revenue 0) has no share: null, not 0 / 0 = NaN. Nor has a
     # year the log does not cover from its first day: the part before the log's first
     # order would count as "no purchase" and the share would describe the log's start.
-    log_start = past.select(pl.col("order_date").min()).collect().item()
+    log_start = orders["order_date"].min()
     covered = log_start is not None and log_start <= year_ago + dt.timedelta(days=1)
     total = pl.col("revenue").sum()
     share = pl.when((total > 0) & pl.lit(covered)).then(pl.col("revenue").filter(season_window).sum() / total)
