@@ -18,6 +18,7 @@ _WINDOW_KEYS = ("as_of", "lookback_months", "horizon_months", "horizon_days", "b
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--training", required=True)
+    parser.add_argument("--scoring", required=True, help="customers at as_of: the level is set on them")
     parser.add_argument("--features-report", required=True)
     parser.add_argument("--bundle", required=True, help="the model bundle (joblib, one file)")
     parser.add_argument("--metadata", required=True, help="model_metadata.json")
@@ -30,6 +31,8 @@ def main(args: argparse.Namespace) -> str:
     progress(f"fitting the CLV model ({params.model.objective}) on {training.height:,} rows")
     model = fit_clv(training, params, progress)
     progress(f"{model.validation_}; {model.trees_} trees (revenue), {model.trees_buy_} (p_active)")
+    model.anchor_level(pl.read_parquet(args.scoring), features_report["horizon_months"])
+    progress(f"level of the forecast: {model.level_note_}")
     names, categorical = model_features(params)
     oos = model.oos_
     validation = metrics.rounded(metrics.regression_metrics(oos["actual"], oos["predicted"]))
@@ -65,6 +68,8 @@ def main(args: argparse.Namespace) -> str:
         },
         "validation": {"method": model.validation_, "out_of_sample": validation},
         "trees": {"revenue": model.trees_, "p_active": model.trees_buy_},
+        # model.level: the factor of every forecast and why (1 = the trees' level).
+        "level": {"factor": round(float(model.level_), 6), "set_by": model.level_note_},
         # model.ensemble = stack: the weights of CatBoost and BTYD in the shipped forecast.
         "stack_weights": None
         if model.stack_ is None

@@ -142,3 +142,52 @@ def test_stacked_forecast_is_the_weighted_sum_calibrated_out_of_sample(small_pro
     oos = model.oos_
     lower, upper = model.predict_interval(oos["predicted"])
     assert 0.85 <= np.mean((lower <= oos["actual"]) & (oos["actual"] <= upper)) <= 0.97
+
+
+def _btyd_total(rows: pl.DataFrame) -> float:
+    return float(rows["btyd_expected_revenue"].fill_nan(None).drop_nulls().sum())
+
+
+@pytest.mark.parametrize("level", ["auto", "trees", "btyd"])
+def test_level_is_the_btyd_total_without_a_same_season_training_horizon(small_problem, level):
+    # Horizon 3 months scored at 2022-12-31: the same season a year earlier is the training
+    # cutoff 2021-12-31, which the fixture's cutoffs (every 2 months from 2022-09-30) miss.
+    orders, as_of, cutoffs = small_problem
+    assert dt.date(2021, 12, 31) not in cutoffs
+    params = _params(level=level)
+    data = build_dataset(orders, cutoffs, 6, 3, params.features, params.lifecycle, params.labels)
+    model = fit_clv(data, params)
+    rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
+    trees = model.predict(rows)
+    assert model.anchor_level(rows, 3) is model
+    if level == "trees":
+        assert model.level_ == 1.0 and np.array_equal(model.predict(rows), trees)
+        assert "model.level = trees" in model.level_note_
+        return
+    assert model.predict(rows).sum() == pytest.approx(_btyd_total(rows), rel=1e-9)
+    assert np.allclose(model.predict(rows), trees * model.level_)
+    expected = "model.level = btyd" if level == "btyd" else "no training cutoff at 2021-12-31"
+    assert expected in model.level_note_ and f"x {model.level_:.4f}" in model.level_note_
+    lower, upper = model.predict_interval(model.predict(rows))
+    assert np.all((lower <= model.predict(rows)) & (model.predict(rows) <= upper))
+
+
+@pytest.mark.parametrize("level", ["auto", "btyd"])
+def test_level_stays_the_trees_with_a_same_season_training_horizon(small_problem, level):
+    orders, as_of, _ = small_problem
+    params = _params(level=level)
+    cutoffs = training_cutoffs(as_of, 3, 6, 4, 3, orders["order_date"].min()).cutoffs
+    assert dt.date(2021, 12, 31) in cutoffs
+    data = build_dataset(orders, cutoffs, 6, 3, params.features, params.lifecycle, params.labels)
+    model = fit_clv(data, params)
+    rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
+    model.anchor_level(rows, 3)
+    if level == "auto":
+        assert model.level_ == 1.0
+        assert "the training cutoff 2021-12-31 saw the same season" in model.level_note_
+        return
+    # model.level = btyd: anchored whatever the cutoffs ...
+    assert model.predict(rows).sum() == pytest.approx(_btyd_total(rows), rel=1e-9)
+    # ... unless there is no BTYD forecast to match (BG/NBD not fitted): then the trees.
+    model.anchor_level(rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("btyd_expected_revenue")), 3)
+    assert model.level_ == 1.0 and "no BTYD forecast" in model.level_note_

@@ -90,6 +90,8 @@ def backtest(
     )
     model = fit_clv(train.rows, params, progress)
     rows, _ = customer_rows(history, cutoff, lookback, horizon_months, params.features, params.lifecycle)
+    model.anchor_level(rows, horizon_months)
+    progress(f"backtest: level of the forecast: {model.level_note_}")
     days = horizon_days(cutoff, horizon_months)
     predicted = model.predict(rows)
     lower, upper = model.predict_interval(predicted)
@@ -154,6 +156,7 @@ def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, 
         "share_bought": round(float(bought.mean()), 6),
     }
     out["model"]["trees"] = model.trees_
+    out["model"]["level_factor"] = round(float(model.level_), 6)
     return out
 
 

@@ -133,8 +133,9 @@ def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
     base_log = expected + (offset if offset is not None else 0.0)
     prediction = model.predict(rows)
     start = (np.expm1(base_log) if objective == "log_rmse" else np.exp(base_log)) * model.scale_
-    # With model.ensemble = stack the BTYD share of the forecast is part of the start.
-    start = model.stacked(start, rows)
+    # With model.ensemble = stack the BTYD share of the forecast is part of the start, and
+    # the level factor (model.level) scales every forecast, the start included.
+    start = model.stacked(start, rows) * getattr(model, "level_", 1.0)
     total = shap.sum(axis=1)
     change = prediction - start
     with np.errstate(divide="ignore", invalid="ignore"):

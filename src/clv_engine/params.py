@@ -237,6 +237,12 @@ class ModelParams:
     # stack: the shipped forecast is w1 x CatBoost + w2 x BTYD, the weights a non-negative
     # least-squares fit on the out-of-sample predictions (lost on the backtests: RESULTS.md).
     ensemble: Literal["none", "stack"] = "none"
+    # Who sets the forecast's total over the customers scored. The trees learn the level of
+    # the calendar windows their training horizons cover: auto keeps it when a training
+    # horizon is the scored horizon a year earlier (the same season), and otherwise scales
+    # the forecast so its total is the BTYD total (stationary, no season); trees | btyd pin
+    # one (experiments/RESULTS.md: 24 backtests).
+    level: Literal["auto", "trees", "btyd"] = "auto"
     iterations: int = field(default=2000, metadata=_limits(10, 20000))
     learning_rate: float = field(default=0.03, metadata=_limits(0.001, 1.0))
     # The purchase classifiers (p_active, the first part of two_part) learn faster: at the

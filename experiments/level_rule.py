@@ -1,0 +1,102 @@
+"""Who should set the forecast's level: the trees, or the BG/NBD + Gamma-Gamma total?
+
+    python experiments/level_rule.py              # CDNOW + synthetic seeds 3 and 11, ~15 min
+    python experiments/level_rule.py --seeds 3
+
+The evidence behind ``model.level: auto`` (src/clv_engine/model.py). Each origin runs the
+evaluate stage's ``backtest`` with ``model.level=trees`` (the trees' level), then scales the
+same forecast and its interval so that the total is the BTYD total over the customers
+scored (what ``model.level=btyd`` ships), and says whether a training cutoff's horizon was
+the scored horizon a year earlier (the same season). Origins: CDNOW at 1997-12-31 and
+1997-09-30 (3-month horizon; 1998, the CDNOW-26w holdout, is never used), and synthetic
+300k-row logs (``SynthConfig(n_transactions=300_000, seed=...)``, 2021-2023, December peak)
+at seven 6-month and four 3-month origins each. One JSON line per origin, then the tally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import yaml
+from compare_models import load_orders, with_overrides
+
+from clv_engine import metrics
+from clv_engine.evaluation import backtest
+from clv_engine.params import parse_params
+from clv_engine.synth import SynthConfig, generate_transactions
+from clv_engine.timeline import add_months, cutoff_before
+
+CDNOW = [("1997-12-31", 3), ("1997-09-30", 3)]
+SYNTH = [(a, 6) for a in ("2022-06-30", "2022-09-30", "2022-12-31", "2023-03-31", "2023-06-30", "2023-09-30")]
+SYNTH += [("2023-12-31", 6)] + [(a, 3) for a in ("2022-03-31", "2022-06-30", "2022-09-30", "2022-12-31")]
+KEYS = ("normalized_gini", "mae", "rmse", "bias", "decile_mape")
+
+
+def _scores(y: np.ndarray, p: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> dict[str, float]:
+    r = metrics.regression_metrics(y, p)
+    return {k: round(float(r[k]), 4) for k in KEYS} | {
+        "coverage": round(metrics.interval_coverage(y, lower, upper), 4)
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[3, 11])
+    args = parser.parse_args()
+    with open(args.params) as fh:
+        params = parse_params(with_overrides(yaml.safe_load(fh), "model.level=trees"))
+    logs = {"cdnow": load_orders(args.params, None)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in args.seeds:
+            path = Path(tmp) / f"synth{seed}.csv"
+            generate_transactions(SynthConfig(n_transactions=300_000, seed=seed)).write_csv(path)
+            logs[f"synth{seed}"] = load_orders(args.params, str(path))
+    origins = [("cdnow", a, h) for a, h in CDNOW] + [
+        (f"synth{s}", a, h) for s in args.seeds for a, h in SYNTH
+    ]
+    tally = {True: [], False: []}
+    for log, as_of_text, horizon in origins:
+        as_of = dt.date.fromisoformat(as_of_text)
+        result = backtest(logs[log].filter(pl.col("order_date") <= as_of), as_of, params, horizon)
+        f, model = result.predictions, result.model
+        year_ago = cutoff_before(add_months(result.cutoff, horizon - 12), horizon)
+        same_season = year_ago in model.cutoffs_
+        y, p, lower, upper = (f[c].to_numpy() for c in ("actual", "model", "lower", "upper"))
+        k = float(f["btyd"].sum() / p.sum())
+        line = {
+            "origin": f"{log} {as_of} h{horizon}",
+            "training_cutoffs": [str(c) for c in model.cutoffs_],
+            "same_season_cutoff": same_season,
+            "trees": _scores(y, p, lower, upper),
+            "btyd_total": _scores(y, p * k, lower * k, upper * k),
+            "btyd": _scores(y, f["btyd"].to_numpy(), lower, upper) | {"coverage": None},
+        }
+        print(json.dumps(line), flush=True)
+        tally[same_season].append(line)
+    for same_season, lines in tally.items():
+        wins = {
+            key: sum(
+                abs(x["btyd_total"][key]) < abs(x["trees"][key])
+                if key == "bias"
+                else abs(x["btyd_total"][key] - 0.9) < abs(x["trees"][key] - 0.9)
+                if key == "coverage"
+                else x["btyd_total"][key] < x["trees"][key]
+                for x in lines
+            )
+            for key in ("bias", "mae", "rmse", "decile_mape", "coverage")
+        }
+        label = "with" if same_season else "without"
+        print(
+            f"{len(lines)} origins {label} a same-season training cutoff; the BTYD total is better on: {wins}"
+        )
+
+
+if __name__ == "__main__":
+    main()
