@@ -8,6 +8,7 @@ the cluster stage and what depends on it.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -221,6 +222,8 @@ def test_report_renders_in_a_real_browser(project, tmp_path):
         assert f'<table id="{table}">' in dom
     assert "BG/NBD + Gamma-Gamma" in dom
     assert ("Retraining recommended" in dom) or ("No drift alert" in dom)
+    level = json.loads((project / "reports" / "model_metadata.json").read_text())["level"]
+    assert 'id="level"' in dom and (level["factor"] == 1.0 or f"x {level['factor']:.4f}" in dom)
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     shot = artifacts / "report_screenshot.png"

@@ -482,10 +482,12 @@ class CLVModel:
         why = (
             "model.level = btyd"
             if mode == "btyd"
-            else f"no training cutoff at {year_ago}, whose horizon is this one a year earlier"
+            else f"no training cutoff at {year_ago}, whose horizon would be this one a year earlier: "
+            "the trees learned the level of other seasons"
         )
         self.level_note_ = (
-            f"the BTYD total over {int(known.sum()):,} customers at {cutoff}: x {self.level_:.4f} ({why})"
+            f"scaled x {self.level_:.4f} to the BG/NBD + Gamma-Gamma total over {int(known.sum()):,} "
+            f"customers at {cutoff} ({why})"
         )
         return self
 

@@ -248,6 +248,9 @@ def render_report(inputs: ReportInputs) -> str:
     )
     pct = {"customer_share": ".1%", "revenue_share": ".1%", "share of revenue": ".1%", "p_active": ".1%"}
     cov = m["interval"]["coverage"]
+    level_note = html.escape(
+        f"Level of the forecast (model.level = {md['params']['model']['level']}): {md['level']['set_by']}."
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Customer lifetime value report</title>
 <style>{_CSS}</style></head><body><main>
@@ -271,6 +274,7 @@ backtest below: in each decile of the forecast, the forecasts are scaled by the 
 actual to predicted revenue seen there (bootstrapped), so the range includes the error the
 model made in the backtest, bias included. Per-customer {level:.0%} intervals are in
 clv_predictions.csv.</p>
+<p class="note" id="level">{level_note}</p>
 
 <h2>Is the forecast any good? Backtest</h2>
 <p>The whole pipeline was replayed on {bt["cutoff"]} using only data up to that day, and its
