@@ -22,8 +22,8 @@ Level (``model.level``, :meth:`CLVModel.anchor_level`): the trees learn the leve
 calendar windows their training horizons covered. Unless one of them is the scored horizon
 a year earlier (the same season), that level is another season's, and ``auto`` scales the
 forecast so that its total over the customers scored is the BTYD total (stationary: no
-season). On the 17 of 24 backtests without a same-season training horizon this cut |bias|
-at 15 and RMSE at 11; on the 7 with one it lost on both at all 7 (experiments/RESULTS.md).
+season). On the 21 of 28 backtests without a same-season training horizon this cut |bias|
+at 17 and RMSE at 12; on the 7 with one it lost on both at all 7 (experiments/RESULTS.md).
 
 How many trees, and how wrong the model is out of sample, come from out-of-sample
 predictions: with two or more cutoffs, the model trained on the older ones predicts the
