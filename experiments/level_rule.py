@@ -6,7 +6,8 @@
 The evidence behind ``model.level: auto`` (src/clv_engine/model.py). Each origin runs the
 evaluate stage's ``backtest`` with ``model.level=trees`` (the trees' level), then scales the
 same forecast and its interval so that the total is the BTYD total over the customers
-scored (what ``model.level=btyd`` ships), and says whether a training cutoff's horizon was
+scored and shifts p_active's log-odds so that its mean is BG/NBD's mean P(a purchase)
+(what ``model.level=btyd`` ships), and says whether a training cutoff's horizon was
 the scored horizon a year earlier (the same season). Origins: CDNOW at the month ends
 1997-08-31 to 1997-12-31 with a 3-month horizon, and at 1997-12-31 with 2 and 4 months
 (1998, the CDNOW-26w holdout, is never used), and synthetic
@@ -26,9 +27,11 @@ import numpy as np
 import polars as pl
 import yaml
 from compare_models import load_orders, with_overrides
+from scipy.optimize import brentq
 
 from clv_engine import metrics
 from clv_engine.evaluation import backtest
+from clv_engine.model import shift_log_odds
 from clv_engine.params import parse_params
 from clv_engine.synth import SynthConfig, generate_transactions
 from clv_engine.timeline import DataRangeError, add_months, cutoff_before
@@ -76,6 +79,9 @@ def main() -> None:
         same_season = year_ago in model.cutoffs_
         y, p, lower, upper = (f[c].to_numpy() for c in ("actual", "model", "lower", "upper"))
         k = float(f["btyd"].sum() / p.sum())
+        # p_active: log-odds shifted to BG/NBD's mean P(a purchase), as model.level=btyd does
+        bought, p_active, chance = (f[c].to_numpy() for c in ("bought", "p_active", "btyd_p_purchase"))
+        shift = brentq(lambda s, p=p_active, c=chance: shift_log_odds(p, s).mean() - c.mean(), -50.0, 50.0)
         line = {
             "origin": f"{log} {as_of} h{horizon}",
             "training_cutoffs": [str(c) for c in model.cutoffs_],
@@ -83,6 +89,13 @@ def main() -> None:
             "trees": _scores(y, p, lower, upper),
             "btyd_total": _scores(y, p * k, lower * k, upper * k),
             "btyd": _scores(y, f["btyd"].to_numpy(), lower, upper) | {"coverage": None},
+            "p_active": {
+                "share_bought": round(float(bought.mean()), 4),
+                "mean_trees": round(float(p_active.mean()), 4),
+                "mean_btyd": round(float(chance.mean()), 4),
+                "brier_trees": round(float(np.mean((p_active - bought) ** 2)), 5),
+                "brier_shifted": round(float(np.mean((shift_log_odds(p_active, shift) - bought) ** 2)), 5),
+            },
         }
         print(json.dumps(line), flush=True)
         tally[same_season].append(line)
@@ -98,6 +111,9 @@ def main() -> None:
             )
             for key in ("bias", "mae", "rmse", "decile_mape", "coverage")
         }
+        wins["p_active_brier"] = sum(
+            x["p_active"]["brier_shifted"] < x["p_active"]["brier_trees"] for x in lines
+        )
         label = "with" if same_season else "without"
         print(
             f"{len(lines)} origins {label} a same-season training cutoff; the BTYD total is better on: {wins}"

@@ -68,8 +68,13 @@ def main(args: argparse.Namespace) -> str:
         },
         "validation": {"method": model.validation_, "out_of_sample": validation},
         "trees": {"revenue": model.trees_, "p_active": model.trees_buy_},
-        # model.level: the factor of every forecast and why (1 = the trees' level).
-        "level": {"factor": round(float(model.level_), 6), "set_by": model.level_note_},
+        # model.level: the factor of every forecast, the shift of p_active's log-odds, and why
+        # (1 and 0: the trees' level).
+        "level": {
+            "factor": round(float(model.level_), 6),
+            "p_active_log_odds_shift": round(float(model.buy_shift_), 6),
+            "set_by": model.level_note_,
+        },
         # model.ensemble = stack: the weights of CatBoost and BTYD in the shipped forecast.
         "stack_weights": None
         if model.stack_ is None

@@ -52,6 +52,18 @@ def test_conditional_expectations_published_example():
     assert np.all(np.isfinite(extreme)) and np.all(extreme >= 0)
 
 
+def test_probability_of_a_purchase_in_the_horizon():
+    fit = BetaGeoFit(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=0.0, n_customers=0)
+    # No repeat purchase yet: alive for sure, so only the NBD part: 1 - (34.414 / 73.414)^0.243
+    assert fit.p_purchase([0], [0], [30], 39)[0] == pytest.approx(0.16816, abs=1e-5)
+    x, t_x, T = np.array([0, 2, 10, 10]), np.array([0, 30.43, 5, 59]), np.array([30, 38.86, 60, 60])
+    short, long = fit.p_purchase(x, t_x, T, 13), fit.p_purchase(x, t_x, T, 39)
+    assert np.all((short >= 0) & (short <= long) & (long <= 1))
+    # never above P(alive), nor above the expected number of purchases (Markov)
+    assert np.all(long <= fit.p_alive(x, t_x, T) + 1e-12)
+    assert np.all(long <= fit.expected_purchases(x, t_x, T, 39) + 1e-12)
+
+
 def test_gamma_gamma_expected_spend_by_hand():
     fit = GammaGammaFit(p=6.25, q=3.74, gamma=15.44, log_likelihood=0.0, n_customers=0)
     assert fit.expected_spend([2], [22.35])[0] == pytest.approx((15.44 + 44.7) * 6.25 / (12.5 + 2.74))

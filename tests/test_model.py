@@ -158,13 +158,20 @@ def test_level_is_the_btyd_total_without_a_same_season_training_horizon(small_pr
     data = build_dataset(orders, cutoffs, 6, 3, params.features, params.lifecycle, params.labels)
     model = fit_clv(data, params)
     rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
-    trees = model.predict(rows)
+    trees, p_active = model.predict(rows), model.predict_p_active(rows)
     assert model.anchor_level(rows, 3) is model
     if level == "trees":
         assert model.level_ == 1.0 and np.array_equal(model.predict(rows), trees)
+        assert model.buy_shift_ == 0.0 and np.array_equal(model.predict_p_active(rows), p_active)
         assert "model.level = trees" in model.level_note_
         return
     assert model.predict(rows).sum() == pytest.approx(_btyd_total(rows), rel=1e-9)
+    # p_active: its log-odds shifted to BG/NBD's mean P(a purchase), the order kept
+    chance = rows["btyd_p_purchase"].to_numpy()
+    shifted = model.predict_p_active(rows)
+    assert shifted.mean() == pytest.approx(chance.mean(), rel=1e-9) and model.buy_shift_ != 0.0
+    assert np.array_equal(np.argsort(shifted, kind="stable"), np.argsort(p_active, kind="stable"))
+    assert f"shifted by {model.buy_shift_:+.4f}" in model.level_note_
     assert np.allclose(model.predict(rows), trees * model.level_)
     expected = "model.level = btyd" if level == "btyd" else "no training cutoff at 2021-12-31"
     assert expected in model.level_note_ and f"x {model.level_:.4f}" in model.level_note_
@@ -183,7 +190,7 @@ def test_level_stays_the_trees_with_a_same_season_training_horizon(small_problem
     rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
     model.anchor_level(rows, 3)
     if level == "auto":
-        assert model.level_ == 1.0
+        assert model.level_ == 1.0 and model.buy_shift_ == 0.0
         assert "the training cutoff 2021-12-31 saw the same season" in model.level_note_
         return
     # model.level = btyd: anchored whatever the cutoffs ...

@@ -20,9 +20,20 @@ import polars as pl
 
 from .btyd import BetaGeoFit, GammaGammaFit, fit_beta_geo, fit_gamma_gamma
 
-__all__ = ["BTYD_COLUMNS", "BtydFits", "add_btyd_columns", "last_period_revenue", "naive_spend_rate"]
+__all__ = [
+    "BTYD_COLUMNS",
+    "BTYD_P_PURCHASE",
+    "BtydFits",
+    "add_btyd_columns",
+    "last_period_revenue",
+    "naive_spend_rate",
+]
 
+#: The BTYD outputs the model takes as features.
 BTYD_COLUMNS = ("btyd_p_alive", "btyd_expected_purchases", "btyd_expected_spend", "btyd_expected_revenue")
+#: BG/NBD's P(at least one purchase in the horizon): not a feature; the level of p_active
+#: when the trees cannot set it (model.level, :meth:`clv_engine.model.CLVModel.anchor_level`).
+BTYD_P_PURCHASE = "btyd_p_purchase"
 _WEEK = 7.0
 
 
@@ -43,11 +54,11 @@ class BtydFits:
 
 
 def add_btyd_columns(table: pl.DataFrame, horizon_days: int) -> tuple[pl.DataFrame, BtydFits]:
-    """Fit BG/NBD + Gamma-Gamma on a customer table and add :data:`BTYD_COLUMNS`.
+    """Fit BG/NBD + Gamma-Gamma on a customer table; add :data:`BTYD_COLUMNS`, :data:`BTYD_P_PURCHASE`.
 
     When the data cannot support a fit (no repeat buyer, fewer than two repeat buyers with
     positive spend), the columns fall back to what is knowable and ``note`` says so:
-    no BG/NBD -> p_alive 1 and purchases null; no Gamma-Gamma -> spend = the customer's
+    no BG/NBD -> p_alive 1, purchases and p_purchase null; no Gamma-Gamma -> spend = the customer's
     average order value, else the base's.
     """
     x = table["frequency"].to_numpy().astype(np.float64)
@@ -59,10 +70,12 @@ def add_btyd_columns(table: pl.DataFrame, horizon_days: int) -> tuple[pl.DataFra
         bg = fit_beta_geo(x, t_x, big_t)
         purchases = bg.expected_purchases(x, t_x, big_t, horizon_days / _WEEK)
         p_alive = bg.p_alive(x, t_x, big_t)
+        p_purchase = bg.p_purchase(x, t_x, big_t, horizon_days / _WEEK)
     else:
         notes.append("BG/NBD not fitted: no customer has a repeat purchase")
         purchases = np.full(x.size, np.nan)
         p_alive = np.ones(x.size)
+        p_purchase = np.full(x.size, np.nan)
     gg: GammaGammaFit | None = None
     try:
         gg = fit_gamma_gamma(x, table["mean_repeat_spend"].to_numpy())
@@ -84,6 +97,7 @@ def add_btyd_columns(table: pl.DataFrame, horizon_days: int) -> tuple[pl.DataFra
         pl.Series("btyd_expected_purchases", purchases, dtype=pl.Float64),
         pl.Series("btyd_expected_spend", spend, dtype=pl.Float64),
         pl.Series("btyd_expected_revenue", revenue, dtype=pl.Float64),
+        pl.Series(BTYD_P_PURCHASE, p_purchase, dtype=pl.Float64, nan_to_null=True),
     )
     return out, BtydFits(bg, gg, "; ".join(notes))
 

@@ -66,6 +66,18 @@ class BetaGeoFit:
         dropout = np.where(x > 0, np.exp(self._log_dropout_term(x, t_x, T)), 0.0)
         return np.clip(head * body / (1 + dropout), 0.0, None)
 
+    def p_purchase(self, frequency, recency, age, horizon) -> np.ndarray:
+        """P(at least one purchase in (T, T + horizon] | x, t_x, T).
+
+        A customer who is alive at T stays alive until their next purchase, so none falls
+        in the window with probability E[exp(-lambda horizon)] under lambda's posterior
+        given alive, Gamma(r + x, alpha + T): P = P(alive) (1 - ((alpha + T) / (alpha + T +
+        horizon))^(r + x)).
+        """
+        x, t_x, T = _as_float(frequency, recency, age)
+        none = np.exp((self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + T + float(horizon))))
+        return np.clip(self.p_alive(x, t_x, T) * (1.0 - none), 0.0, 1.0)
+
 
 @dataclass(frozen=True)
 class GammaGammaFit:

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from . import metrics
-from .baselines import BTYD_COLUMNS, last_period_revenue, naive_spend_rate
+from .baselines import BTYD_COLUMNS, BTYD_P_PURCHASE, last_period_revenue, naive_spend_rate
 from .dataset import customer_rows, training_set
 from .features import feature_names
 from .model import CLVModel
@@ -97,7 +97,7 @@ def backtest(
     lower, upper = model.predict_interval(predicted)
     actual = labels(orders.filter(pl.col("order_date") <= as_of), cutoff, days, params.labels.floor_at_zero)
     frame = (
-        rows.select("customer_id", "customer_stage", "btyd_expected_revenue")
+        rows.select("customer_id", "customer_stage", "btyd_expected_revenue", BTYD_P_PURCHASE)
         .with_columns(
             model=predicted,
             lower=lower,
@@ -150,13 +150,19 @@ def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, 
     }
     bought = frame["bought"].to_numpy().astype(float)
     p_active = frame["p_active"].to_numpy()
+    chance = frame[BTYD_P_PURCHASE]
     out["p_active"] = {
         "brier": round(float(np.mean((p_active - bought) ** 2)), 6),
+        # BG/NBD's P(a purchase in the horizon), the textbook answer to the same question
+        "brier_btyd": None
+        if chance.null_count()
+        else round(float(np.mean((chance.to_numpy() - bought) ** 2)), 6),
         "mean_predicted": round(float(p_active.mean()), 6),
         "share_bought": round(float(bought.mean()), 6),
     }
     out["model"]["trees"] = model.trees_
     out["model"]["level_factor"] = round(float(model.level_), 6)
+    out["p_active"]["log_odds_shift"] = round(float(model.buy_shift_), 6)
     return out
 
 

@@ -22,8 +22,9 @@ Level (``model.level``, :meth:`CLVModel.anchor_level`): the trees learn the leve
 calendar windows their training horizons covered. Unless one of them is the scored horizon
 a year earlier (the same season), that level is another season's, and ``auto`` scales the
 forecast so that its total over the customers scored is the BTYD total (stationary: no
-season). On the 21 of 28 backtests without a same-season training horizon this cut |bias|
-at 17 and RMSE at 12; on the 7 with one it lost on both at all 7 (experiments/RESULTS.md).
+season), and shifts p_active's log-odds so that its mean is BG/NBD's mean P(a purchase).
+On the 21 of 28 backtests without a same-season training horizon this cut |bias| at 17
+and RMSE at 12; on the 7 with one it lost on both at all 7 (experiments/RESULTS.md).
 
 How many trees, and how wrong the model is out of sample, come from out-of-sample
 predictions: with two or more cutoffs, the model trained on the older ones predicts the
@@ -47,8 +48,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 from catboost import CatBoostClassifier, CatBoostRegressor, Pool
-from scipy.optimize import nnls
+from scipy.optimize import brentq, nnls
 
+from .baselines import BTYD_P_PURCHASE
 from .params import ModelParams
 from .timeline import add_months, cutoff_before
 
@@ -57,6 +59,7 @@ __all__ = [
     "IntervalCalibrator",
     "fit_catboost",
     "predict_catboost",
+    "shift_log_odds",
     "stack_weights",
     "tweedie_regressor",
 ]
@@ -230,6 +233,15 @@ def stack_weights(model: np.ndarray, btyd: np.ndarray, actual: np.ndarray) -> tu
     return float(weights[0]), float(weights[1])
 
 
+def shift_log_odds(p: np.ndarray, shift: float) -> np.ndarray:
+    """Probabilities with ``shift`` added to their log-odds (0 and 1 stay where they are)."""
+    if shift == 0.0:
+        return p
+    with np.errstate(divide="ignore", over="ignore"):
+        odds = np.log(p) - np.log1p(-p)
+        return 1.0 / (1.0 + np.exp(-(odds + shift)))
+
+
 def _btyd_forecast(frame: pl.DataFrame, column: str = "btyd_expected_revenue") -> np.ndarray:
     """A BTYD output of these rows, 0 where BTYD gave none (null or NaN), never negative."""
     return np.clip(frame[column].fill_null(0.0).fill_nan(0.0).to_numpy(), 0.0, None)
@@ -328,6 +340,7 @@ class CLVModel:
         )
         self.cutoffs_ = sorted(set(dataset["cutoff"].to_list()))
         self.level_ = 1.0
+        self.buy_shift_ = 0.0
         self.level_note_ = "the trees' level (not anchored)"
 
         every = np.arange(dataset.height)
@@ -458,12 +471,15 @@ class CLVModel:
         ``model.level``: ``trees`` keeps the trees' level; ``btyd`` scales the forecast so
         that its total over the rows with a BTYD forecast equals theirs; ``auto`` does so
         unless a training cutoff's horizon is the scored horizon a year earlier. Without a
-        BTYD forecast to match (no BG/NBD fit), the trees keep the level. Sets ``level_`` (a
-        factor of every forecast) and ``level_note_`` (why), and returns the model.
+        BTYD forecast to match (no BG/NBD fit), the trees keep the level. When the forecast
+        is scaled, p_active's log-odds are shifted so that its mean is BG/NBD's mean P(a
+        purchase in the horizon) over the same rows. Sets ``level_`` (a factor of every
+        forecast), ``buy_shift_`` (added to p_active's log-odds) and ``level_note_`` (why),
+        and returns the model.
         """
         cutoff = rows["cutoff"].max()
         mode = self.params.level
-        self.level_ = 1.0
+        self.level_, self.buy_shift_ = 1.0, 0.0
         year_ago = cutoff_before(add_months(cutoff, horizon_months - 12), horizon_months)
         if mode == "trees":
             self.level_note_ = "the trees' level (model.level = trees)"
@@ -479,6 +495,7 @@ class CLVModel:
             self.level_note_ = "the trees' level: no BTYD forecast to anchor to"
             return self
         self.level_ = target / float(forecast)
+        buy = self._anchor_p_active(rows)
         why = (
             "model.level = btyd"
             if mode == "btyd"
@@ -487,9 +504,29 @@ class CLVModel:
         )
         self.level_note_ = (
             f"scaled x {self.level_:.4f} to the BG/NBD + Gamma-Gamma total over {int(known.sum()):,} "
-            f"customers at {cutoff} ({why})"
+            f"customers at {cutoff}{buy} ({why})"
         )
         return self
+
+    def _anchor_p_active(self, rows: pl.DataFrame) -> str:
+        """Shift p_active's log-odds so that its mean is BG/NBD's mean P(a purchase); says how."""
+        chance = rows[BTYD_P_PURCHASE].fill_nan(None) if BTYD_P_PURCHASE in rows.columns else None
+        if chance is None or chance.null_count() == chance.len():
+            return "; p_active as the classifier gives it (no BG/NBD P(a purchase))"
+        known = chance.is_not_null().to_numpy()
+        p = self._p_buy(self.buy_model_, rows)[known]
+        target = float(chance.drop_nulls().mean())
+
+        def gap(shift: float) -> float:
+            return float(shift_log_odds(p, shift).mean()) - target
+
+        if not (0 < target < 1 and gap(-50.0) < 0 < gap(50.0)):
+            return "; p_active as the classifier gives it (no shift reaches that mean)"
+        self.buy_shift_ = float(brentq(gap, -50.0, 50.0, xtol=1e-12))
+        return (
+            f", p_active's log-odds shifted by {self.buy_shift_:+.4f} to BG/NBD's mean P(a purchase) "
+            f"{target:.4f}"
+        )
 
     def stacked(self, catboost: np.ndarray, frame: pl.DataFrame) -> np.ndarray:
         """The shipped forecast from CatBoost's (``model.ensemble``: itself, or the stack)."""
@@ -499,7 +536,7 @@ class CLVModel:
 
     def predict_p_active(self, frame: pl.DataFrame) -> np.ndarray:
         """P(at least one purchase order in the horizon)."""
-        return self._p_buy(self.buy_model_, frame)
+        return shift_log_odds(self._p_buy(self.buy_model_, frame), getattr(self, "buy_shift_", 0.0))
 
     def predict_interval(self, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.intervals_.interval(predicted)

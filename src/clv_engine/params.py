@@ -240,8 +240,9 @@ class ModelParams:
     # Who sets the forecast's total over the customers scored. The trees learn the level of
     # the calendar windows their training horizons cover: auto keeps it when a training
     # horizon is the scored horizon a year earlier (the same season), and otherwise scales
-    # the forecast so its total is the BTYD total (stationary, no season); trees | btyd pin
-    # one (experiments/RESULTS.md: 28 backtests).
+    # the forecast so its total is the BTYD total (stationary, no season) and shifts
+    # p_active's log-odds to BG/NBD's mean P(a purchase); trees | btyd pin one
+    # (experiments/RESULTS.md: 28 backtests).
     level: Literal["auto", "trees", "btyd"] = "auto"
     iterations: int = field(default=2000, metadata=_limits(10, 20000))
     learning_rate: float = field(default=0.03, metadata=_limits(0.001, 1.0))
