@@ -24,19 +24,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import yaml
-from compare_models import load_orders, with_overrides
+from compare_models import load_orders, synthetic_orders, with_overrides
 
 from clv_engine import metrics
 from clv_engine.evaluation import backtest
 from clv_engine.params import parse_params
-from clv_engine.synth import SynthConfig, generate_transactions
 
 #: name -> (log: "cdnow" or "synth", as_of, horizon in months)
 ORIGINS = {
@@ -69,13 +66,10 @@ def main() -> None:
     with open(args.params) as fh:
         raw = yaml.safe_load(fh)
     logs: dict[str, pl.DataFrame] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        if any(ORIGINS[o][0] == "synth" for o in args.origins):
-            path = Path(tmp) / "synth300k.csv"
-            generate_transactions(SynthConfig(n_transactions=300_000, seed=3)).write_csv(path)
-            logs["synth"] = load_orders(args.params, str(path))
-        if any(ORIGINS[o][0] == "cdnow" for o in args.origins):
-            logs["cdnow"] = load_orders(args.params, None)
+    if any(ORIGINS[o][0] == "synth" for o in args.origins):
+        logs["synth"] = synthetic_orders(args.params, seed=3)
+    if any(ORIGINS[o][0] == "cdnow" for o in args.origins):
+        logs["cdnow"] = load_orders(args.params, None)
     configs = args.config or [""]
     summary: dict[str, list[dict[str, float]]] = {c: [] for c in configs}
     for origin in args.origins:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import tempfile
 import time
+from pathlib import Path
 
 import polars as pl
 import yaml
@@ -22,6 +24,7 @@ from clv_engine.evaluation import backtest
 from clv_engine.ingest import ingest
 from clv_engine.orders import build_orders
 from clv_engine.params import ColumnMapping, load_params, parse_params
+from clv_engine.synth import SynthConfig, generate_transactions
 
 
 def with_overrides(raw: dict, overrides: str) -> dict:
@@ -46,6 +49,14 @@ def load_orders(params_path: str, log: str | None) -> pl.DataFrame:
             duplicates="quarantine",
         )
     return build_orders(ingest(ingest_params).transactions)
+
+
+def synthetic_orders(params_path: str, seed: int, n_transactions: int = 300_000) -> pl.DataFrame:
+    """The orders of ``clv-synth --transactions n --seed seed``, through the same ingest."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"synth{seed}.csv"
+        generate_transactions(SynthConfig(n_transactions=n_transactions, seed=seed)).write_csv(path)
+        return load_orders(params_path, str(path))
 
 
 def main() -> None:

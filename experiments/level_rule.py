@@ -20,21 +20,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import yaml
-from compare_models import load_orders, with_overrides
-from scipy.optimize import brentq
+from compare_models import load_orders, synthetic_orders, with_overrides
 
 from clv_engine import metrics
 from clv_engine.evaluation import backtest
-from clv_engine.model import shift_log_odds
+from clv_engine.model import log_odds_shift_to_mean, shift_log_odds
 from clv_engine.params import parse_params
-from clv_engine.synth import SynthConfig, generate_transactions
-from clv_engine.timeline import DataRangeError, add_months, cutoff_before
+from clv_engine.timeline import DataRangeError, same_season_cutoff
 
 CDNOW = [(f"1997-{m}", 3) for m in ("08-31", "09-30", "10-31", "11-30", "12-31")]
 CDNOW += [("1997-12-31", 2), ("1997-12-31", 4)]
@@ -58,11 +54,7 @@ def main() -> None:
     with open(args.params) as fh:
         params = parse_params(with_overrides(yaml.safe_load(fh), "model.level=trees"))
     logs = {"cdnow": load_orders(args.params, None)}
-    with tempfile.TemporaryDirectory() as tmp:
-        for seed in args.seeds:
-            path = Path(tmp) / f"synth{seed}.csv"
-            generate_transactions(SynthConfig(n_transactions=300_000, seed=seed)).write_csv(path)
-            logs[f"synth{seed}"] = load_orders(args.params, str(path))
+    logs |= {f"synth{seed}": synthetic_orders(args.params, seed) for seed in args.seeds}
     origins = [("cdnow", a, h) for a, h in CDNOW] + [
         (f"synth{s}", a, h) for s in args.seeds for a, h in SYNTH
     ]
@@ -75,13 +67,12 @@ def main() -> None:
             print(json.dumps({"origin": f"{log} {as_of} h{horizon}", "skipped": str(exc)}), flush=True)
             continue
         f, model = result.predictions, result.model
-        year_ago = cutoff_before(add_months(result.cutoff, horizon - 12), horizon)
-        same_season = year_ago in model.cutoffs_
+        same_season = same_season_cutoff(result.cutoff, horizon) in model.cutoffs_
         y, p, lower, upper = (f[c].to_numpy() for c in ("actual", "model", "lower", "upper"))
         k = float(f["btyd"].sum() / p.sum())
         # p_active: log-odds shifted to BG/NBD's mean P(a purchase), as model.level=btyd does
         bought, p_active, chance = (f[c].to_numpy() for c in ("bought", "p_active", "btyd_p_purchase"))
-        shift = brentq(lambda s, p=p_active, c=chance: shift_log_odds(p, s).mean() - c.mean(), -50.0, 50.0)
+        shift = log_odds_shift_to_mean(p_active, float(chance.mean()))
         line = {
             "origin": f"{log} {as_of} h{horizon}",
             "training_cutoffs": [str(c) for c in model.cutoffs_],

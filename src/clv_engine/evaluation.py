@@ -157,12 +157,12 @@ def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, 
         "brier_btyd": None
         if chance.null_count()
         else round(float(np.mean((chance.to_numpy() - bought) ** 2)), 6),
+        "log_odds_shift": round(float(model.buy_shift_), 6),
         "mean_predicted": round(float(p_active.mean()), 6),
         "share_bought": round(float(bought.mean()), 6),
     }
     out["model"]["trees"] = model.trees_
     out["model"]["level_factor"] = round(float(model.level_), 6)
-    out["p_active"]["log_odds_shift"] = round(float(model.buy_shift_), 6)
     return out
 
 

@@ -135,7 +135,7 @@ def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
     start = (np.expm1(base_log) if objective == "log_rmse" else np.exp(base_log)) * model.scale_
     # With model.ensemble = stack the BTYD share of the forecast is part of the start, and
     # the level factor (model.level) scales every forecast, the start included.
-    start = model.stacked(start, rows) * getattr(model, "level_", 1.0)
+    start = model.shipped(start, rows)
     total = shap.sum(axis=1)
     change = prediction - start
     with np.errstate(divide="ignore", invalid="ignore"):

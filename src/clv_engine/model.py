@@ -52,12 +52,13 @@ from scipy.optimize import brentq, nnls
 
 from .baselines import BTYD_P_PURCHASE
 from .params import ModelParams
-from .timeline import add_months, cutoff_before
+from .timeline import same_season_cutoff
 
 __all__ = [
     "CLVModel",
     "IntervalCalibrator",
     "fit_catboost",
+    "log_odds_shift_to_mean",
     "predict_catboost",
     "shift_log_odds",
     "stack_weights",
@@ -240,6 +241,17 @@ def shift_log_odds(p: np.ndarray, shift: float) -> np.ndarray:
     with np.errstate(divide="ignore", over="ignore"):
         odds = np.log(p) - np.log1p(-p)
         return 1.0 / (1.0 + np.exp(-(odds + shift)))
+
+
+def log_odds_shift_to_mean(p: np.ndarray, target: float) -> float | None:
+    """The shift of ``p``'s log-odds that makes their mean ``target`` (None: no shift does)."""
+
+    def gap(shift: float) -> float:
+        return float(shift_log_odds(p, shift).mean()) - target
+
+    if not (0 < target < 1 and gap(-50.0) < 0 < gap(50.0)):
+        return None
+    return float(brentq(gap, -50.0, 50.0, xtol=1e-12))
 
 
 def _btyd_forecast(frame: pl.DataFrame, column: str = "btyd_expected_revenue") -> np.ndarray:
@@ -462,8 +474,7 @@ class CLVModel:
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         """Expected revenue over the horizon (currency), never negative."""
-        catboost = self._predict_value(self.value_model_, frame) * self.scale_
-        return self.stacked(catboost, frame) * getattr(self, "level_", 1.0)
+        return self.shipped(self._predict_value(self.value_model_, frame) * self.scale_, frame)
 
     def anchor_level(self, rows: pl.DataFrame, horizon_months: int) -> CLVModel:
         """Set the level for ``rows``, every customer about to be scored at their cutoff.
@@ -480,11 +491,11 @@ class CLVModel:
         cutoff = rows["cutoff"].max()
         mode = self.params.level
         self.level_, self.buy_shift_ = 1.0, 0.0
-        year_ago = cutoff_before(add_months(cutoff, horizon_months - 12), horizon_months)
+        year_ago = same_season_cutoff(cutoff, horizon_months)
         if mode == "trees":
             self.level_note_ = "the trees' level (model.level = trees)"
             return self
-        if mode == "auto" and year_ago in getattr(self, "cutoffs_", []):
+        if mode == "auto" and year_ago in self.cutoffs_:
             self.level_note_ = f"the trees' level: the training cutoff {year_ago} saw the same season"
             return self
         btyd = rows["btyd_expected_revenue"].fill_nan(None)
@@ -510,33 +521,30 @@ class CLVModel:
 
     def _anchor_p_active(self, rows: pl.DataFrame) -> str:
         """Shift p_active's log-odds so that its mean is BG/NBD's mean P(a purchase); says how."""
-        chance = rows[BTYD_P_PURCHASE].fill_nan(None) if BTYD_P_PURCHASE in rows.columns else None
-        if chance is None or chance.null_count() == chance.len():
+        chance = rows[BTYD_P_PURCHASE].fill_nan(None)
+        if chance.null_count() == chance.len():
             return "; p_active as the classifier gives it (no BG/NBD P(a purchase))"
         known = chance.is_not_null().to_numpy()
-        p = self._p_buy(self.buy_model_, rows)[known]
         target = float(chance.drop_nulls().mean())
-
-        def gap(shift: float) -> float:
-            return float(shift_log_odds(p, shift).mean()) - target
-
-        if not (0 < target < 1 and gap(-50.0) < 0 < gap(50.0)):
+        shift = log_odds_shift_to_mean(self._p_buy(self.buy_model_, rows)[known], target)
+        if shift is None:
             return "; p_active as the classifier gives it (no shift reaches that mean)"
-        self.buy_shift_ = float(brentq(gap, -50.0, 50.0, xtol=1e-12))
+        self.buy_shift_ = shift
         return (
             f", p_active's log-odds shifted by {self.buy_shift_:+.4f} to BG/NBD's mean P(a purchase) "
             f"{target:.4f}"
         )
 
-    def stacked(self, catboost: np.ndarray, frame: pl.DataFrame) -> np.ndarray:
-        """The shipped forecast from CatBoost's (``model.ensemble``: itself, or the stack)."""
-        if self.stack_ is None:
-            return catboost
-        return self.stack_[0] * catboost + self.stack_[1] * _btyd_forecast(frame)
+    def shipped(self, catboost: np.ndarray, frame: pl.DataFrame) -> np.ndarray:
+        """The shipped forecast from CatBoost's: itself or the stack (``model.ensemble``),
+        times the level factor (``model.level``)."""
+        if self.stack_ is not None:
+            catboost = self.stack_[0] * catboost + self.stack_[1] * _btyd_forecast(frame)
+        return catboost * self.level_
 
     def predict_p_active(self, frame: pl.DataFrame) -> np.ndarray:
         """P(at least one purchase order in the horizon)."""
-        return shift_log_odds(self._p_buy(self.buy_model_, frame), getattr(self, "buy_shift_", 0.0))
+        return shift_log_odds(self._p_buy(self.buy_model_, frame), self.buy_shift_)
 
     def predict_interval(self, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.intervals_.interval(predicted)

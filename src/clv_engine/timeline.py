@@ -34,6 +34,7 @@ __all__ = [
     "labels",
     "resolve_as_of",
     "resolve_as_of_for",
+    "same_season_cutoff",
     "training_cutoffs",
 ]
 
@@ -67,6 +68,14 @@ def cutoff_before(end: dt.date, horizon_months: int) -> dt.date:
     while add_months(cutoff, horizon_months) > end:
         cutoff -= dt.timedelta(days=1)
     return cutoff
+
+
+def same_season_cutoff(cutoff: dt.date, horizon_months: int) -> dt.date:
+    """The cutoff whose horizon is ``cutoff``'s horizon a year earlier (the same season).
+
+    The training cutoff :func:`training_cutoffs` gives for ``k * spacing = 12 - H``.
+    """
+    return cutoff_before(add_months(cutoff, horizon_months - 12), horizon_months)
 
 
 def horizon_days(cutoff: dt.date, horizon_months: int) -> int:
