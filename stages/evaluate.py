@@ -5,7 +5,7 @@ import argparse
 import numpy as np
 import polars as pl
 
-from clv_engine.evaluation import backtest
+from clv_engine.evaluation import rolling_backtest
 from clv_engine.io import read_json, write_csv, write_json, write_parquet
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
@@ -31,7 +31,8 @@ def main(args: argparse.Namespace) -> str:
     orders = pl.read_parquet(args.orders)
     as_of = resolve_as_of_for(orders, params.as_of)
     horizon = read_json(args.selected)["horizon_months"]
-    result = backtest(orders.filter(pl.col("order_date") <= as_of), as_of, params, horizon, progress)
+    rolling = rolling_backtest(orders, as_of, params, horizon, params.evaluate.origins, progress)
+    result = rolling.newest
     report = {
         "backtest": {
             "cutoff": result.cutoff.isoformat(),
@@ -41,18 +42,26 @@ def main(args: argparse.Namespace) -> str:
             "customers": result.predictions.height,
         },
         **result.metrics,
+        # Every origin (reports/plots/origins.csv has the table): the newest is the one above.
+        "origins": rolling.summary,
     }
     write_json(report, args.metrics)
+    write_csv(rolling.origins, f"{args.plots_dir}/origins.csv")
+    for line in rolling.skipped:
+        progress(f"origin not backtested: {line}")
     write_csv(result.deciles, f"{args.plots_dir}/deciles.csv")
     write_csv(result.gain, f"{args.plots_dir}/gain.csv")
     write_csv(_predicted_vs_actual(result.predictions), f"{args.plots_dir}/predicted_vs_actual.csv")
     write_csv(result.segments, args.segment_metrics)
     write_parquet(result.predictions, args.predictions)
     write_csv(result.window_grid, args.window_grid)
-    m = result.metrics["model"]
+    m, o = result.metrics["model"], rolling.summary
     return (
         f"backtest {result.cutoff} -> {as_of}: normalized Gini {m['normalized_gini']:.3f}, "
-        f"MAE {m['mae']:.2f}, bias {m['bias']:+.1%}, coverage {result.metrics['interval']['coverage']:.1%}"
+        f"MAE {m['mae']:.2f}, bias {m['bias']:+.1%}, coverage {result.metrics['interval']['coverage']:.1%}; "
+        f"{o['count']} origins: mean |bias| {o['model']['mean_abs_bias']:.1%} (BG/NBD + GG "
+        f"{o['btyd']['mean_abs_bias']:.1%}), coverage {o['coverage']['min']:.1%}-{o['coverage']['max']:.1%}, "
+        f"total inside its range at {o['total_inside_range_share']:.0%}"
     )
 
 

@@ -7,32 +7,25 @@ import polars as pl
 
 from clv_engine.io import read_json, write_text
 from clv_engine.params import load_params
-from clv_engine.report import ReportInputs, gain_and_calibration_png, render_report, total_range
+from clv_engine.report import ReportInputs, gain_and_calibration_png, render_report
 from clv_engine.stage import run_stage
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outputs", required=True, help="data/outputs")
     parser.add_argument("--reports", required=True, help="reports/")
-    parser.add_argument("--backtest", required=True)
     parser.add_argument("--report", required=True)
 
 
 def main(args: argparse.Namespace) -> str:
-    params = load_params(args.params)
+    load_params(args.params)  # validates params.yaml like every stage
     out, rep = Path(args.outputs), Path(args.reports)
     predictions = pl.read_csv(
         out / "clv_predictions.csv", infer_schema_length=None, schema_overrides={"customer_id": pl.String}
     )
     metadata = read_json(rep / "model_metadata.json")
-    backtest = pl.read_parquet(args.backtest)
-    low, high = total_range(
-        predictions["predicted_clv"].to_numpy(),
-        backtest["model"].to_numpy(),
-        backtest["actual"].to_numpy(),
-        metadata["interval_level"],
-        params.seed,
-    )
+    forecast = read_json(rep / "forecast.json")
+    low, high = forecast["total_lower"], forecast["total_upper"]
     gain_png = rep / "figures" / "backtest.png"
     gain_and_calibration_png(
         pl.read_csv(rep / "plots" / "gain.csv"), pl.read_csv(rep / "plots" / "deciles.csv"), gain_png
@@ -48,6 +41,7 @@ def main(args: argparse.Namespace) -> str:
         interactions=pl.read_csv(out / "interactions.csv"),
         total_low=low,
         total_high=high,
+        origins=pl.read_csv(rep / "plots" / "origins.csv"),
         pictures={
             "gain": gain_png,
             "segments": rep / "figures" / "segments.png",

@@ -5,7 +5,7 @@ import argparse
 import joblib
 import polars as pl
 
-from clv_engine.io import write_parquet
+from clv_engine.io import write_json, write_parquet
 from clv_engine.params import load_params
 from clv_engine.ranking import rank_customers
 from clv_engine.stage import progress, run_stage
@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bundle", required=True)
     parser.add_argument("--scoring", required=True, help="customer table at as_of (features stage)")
     parser.add_argument("--scores", required=True, help="scored customers (Parquet)")
+    parser.add_argument("--forecast", required=True, help="reports/forecast.json: the headline total")
 
 
 def main(args: argparse.Namespace) -> str:
@@ -35,6 +36,20 @@ def main(args: argparse.Namespace) -> str:
     out = ranked.join(rows, on="customer_id", how="left", maintain_order="left")
     write_parquet(out, args.scores)
     total, days = float(predicted.sum()), bundle["horizon_days"]
+    low, high = model.total_band_
+    write_json(
+        {
+            "as_of": bundle["as_of"],
+            "horizon_days": days,
+            "horizon_months": bundle["horizon_months"],
+            "customers": rows.height,
+            "total": round(total, 2),
+            "total_lower": round(total * low, 2),
+            "total_upper": round(total * high, 2),
+            "interval_level": model.params.interval_level,
+        },
+        args.forecast,
+    )
     return f"{rows.height:,} customers scored; total predicted revenue {total:,.0f} over {days} days"
 
 

@@ -7,7 +7,7 @@ import joblib
 import polars as pl
 
 from clv_engine import metrics
-from clv_engine.evaluation import fit_clv, model_features
+from clv_engine.evaluation import fit_forecast, model_features
 from clv_engine.io import atomic_path, read_json, write_json
 from clv_engine.params import load_params
 from clv_engine.provenance import fingerprint, versions
@@ -18,6 +18,7 @@ _WINDOW_KEYS = ("as_of", "lookback_months", "horizon_months", "horizon_days", "b
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--training", required=True)
+    parser.add_argument("--orders", required=True, help="the log's orders: the level learns the calendar")
     parser.add_argument("--scoring", required=True, help="customers at as_of: the level is set on them")
     parser.add_argument("--features-report", required=True)
     parser.add_argument("--bundle", required=True, help="the model bundle (joblib, one file)")
@@ -29,10 +30,11 @@ def main(args: argparse.Namespace) -> str:
     training = pl.read_parquet(args.training)
     features_report = read_json(args.features_report)
     progress(f"fitting the CLV model ({params.model.objective}) on {training.height:,} rows")
-    model = fit_clv(training, params, progress)
+    orders = pl.read_parquet(args.orders)
+    scoring = pl.read_parquet(args.scoring)
+    forecast = fit_forecast(training, scoring, orders, features_report["horizon_months"], params, progress)
+    model = forecast.model
     progress(f"{model.validation_}; {model.trees_} trees (revenue), {model.trees_buy_} (p_active)")
-    model.anchor_level(pl.read_parquet(args.scoring), features_report["horizon_months"])
-    progress(f"level of the forecast: {model.level_note_}")
     names, categorical = model_features(params)
     oos = model.oos_
     validation = metrics.rounded(metrics.regression_metrics(oos["actual"], oos["predicted"]))
@@ -72,8 +74,17 @@ def main(args: argparse.Namespace) -> str:
         # (1 and 0: the trees' level).
         "level": {
             "factor": round(float(model.level_), 6),
+            "method": forecast.level.method,
             "p_active_log_odds_shift": round(float(model.buy_shift_), 6),
             "set_by": model.level_note_,
+            "season": forecast.level.season_note,
+            # The level rule replayed at past origins: log(forecast / realised) each.
+            "past_origins": [
+                {"cutoff": r["cutoff"].isoformat(), "log_error": round(r["log_error"], 6)}
+                for r in forecast.level.origins.iter_rows(named=True)
+            ],
+            "total_band": [round(b, 6) for b in model.total_band_],
+            "sampling_cv": round(forecast.sampling_cv, 6),
         },
         # model.ensemble = stack: the weights of CatBoost and BTYD in the shipped forecast.
         "stack_weights": None

@@ -50,3 +50,30 @@ def test_backtest_population_and_no_future(result):
     p = result.predictions
     assert p["customer_id"].is_unique().all()
     assert (p["model"] >= 0).all() and (p["lower"] <= p["model"]).all() and (p["model"] <= p["upper"]).all()
+
+
+def test_rolling_backtest_reports_every_origin():
+    from clv_engine.evaluation import rolling_backtest
+
+    log = generate_transactions(
+        SynthConfig(n_transactions=8_000, seed=4, start=dt.date(2021, 1, 1), end=dt.date(2022, 12, 31))
+    )
+    params = parse_params(
+        {
+            "model": {"iterations": 40, "learning_rate": 0.1, "early_stopping_rounds": 10},
+            "windows": {"lookback_months": 3, "horizon_months": 3},
+            "training": {"n_cutoffs": 2, "spacing_months": 3},
+        }
+    )
+    rolling = rolling_backtest(build_orders(log), dt.date(2022, 12, 31), params, 3, 3)
+    table = rolling.origins
+    assert table["cutoff"].to_list() == [dt.date(2022, 7, 31), dt.date(2022, 8, 31), dt.date(2022, 9, 30)]
+    assert (table["total_lower"] <= table["total"]).all() and (table["total"] <= table["total_upper"]).all()
+    assert rolling.summary["count"] == 3 and 0 <= rolling.summary["total_inside_range_share"] <= 1
+    for name in APPROACHES:
+        assert rolling.summary[name]["worst_abs_bias"] >= rolling.summary[name]["mean_abs_bias"]
+    # Each origin's actual is what its customers spent in its own horizon.
+    assert rolling.newest.cutoff == dt.date(2022, 9, 30)
+    assert table.filter(table["cutoff"] == dt.date(2022, 9, 30))["actual_total"][0] == pytest.approx(
+        float(rolling.newest.predictions["actual"].sum()), abs=0.01
+    )

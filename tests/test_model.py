@@ -144,57 +144,43 @@ def test_stacked_forecast_is_the_weighted_sum_calibrated_out_of_sample(small_pro
     assert 0.85 <= np.mean((lower <= oos["actual"]) & (oos["actual"] <= upper)) <= 0.97
 
 
-def _btyd_total(rows: pl.DataFrame) -> float:
-    return float(rows["btyd_expected_revenue"].fill_nan(None).drop_nulls().sum())
-
-
-@pytest.mark.parametrize("level", ["auto", "trees", "btyd"])
-def test_level_is_the_btyd_total_without_a_same_season_training_horizon(small_problem, level):
-    # Horizon 3 months scored at 2022-12-31: the same season a year earlier is the training
-    # cutoff 2021-12-31, which the fixture's cutoffs (every 2 months from 2022-09-30) miss.
+@pytest.mark.parametrize("target", [None, 1234.5])
+def test_anchor_level_scales_to_the_target_and_keeps_the_order(small_problem, target):
     orders, as_of, cutoffs = small_problem
-    assert dt.date(2021, 12, 31) not in cutoffs
-    params = _params(level=level)
+    params = _params()
     data = build_dataset(orders, cutoffs, 6, 3, params.features, params.lifecycle, params.labels)
     model = fit_clv(data, params)
     rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
     trees, p_active = model.predict(rows), model.predict_p_active(rows)
-    assert model.anchor_level(rows, 3) is model
-    if level == "trees":
+    assert model.anchor_level(rows, target, "the level rule") is model
+    if target is None:
         assert model.level_ == 1.0 and np.array_equal(model.predict(rows), trees)
-        assert model.buy_shift_ == 0.0 and np.array_equal(model.predict_p_active(rows), p_active)
-        assert "model.level = trees" in model.level_note_
+        assert model.buy_shift_ == 0.0 and model.level_note_ == "the trees' level (the level rule)"
         return
-    assert model.predict(rows).sum() == pytest.approx(_btyd_total(rows), rel=1e-9)
+    assert model.predict(rows).sum() == pytest.approx(target, rel=1e-9)
+    assert np.allclose(model.predict(rows), trees * model.level_)
     # p_active: its log-odds shifted to BG/NBD's mean P(a purchase), the order kept
     chance = rows["btyd_p_purchase"].to_numpy()
     shifted = model.predict_p_active(rows)
     assert shifted.mean() == pytest.approx(chance.mean(), rel=1e-9) and model.buy_shift_ != 0.0
     assert np.array_equal(np.argsort(shifted, kind="stable"), np.argsort(p_active, kind="stable"))
-    assert f"shifted by {model.buy_shift_:+.4f}" in model.level_note_
-    assert np.allclose(model.predict(rows), trees * model.level_)
-    expected = "model.level = btyd" if level == "btyd" else "no training cutoff at 2021-12-31"
-    assert expected in model.level_note_ and f"x {model.level_:.4f}" in model.level_note_
+    assert f"x {model.level_:.4f} to the level rule" in model.level_note_
     lower, upper = model.predict_interval(model.predict(rows))
     assert np.all((lower <= model.predict(rows)) & (model.predict(rows) <= upper))
 
 
-@pytest.mark.parametrize("level", ["auto", "btyd"])
-def test_level_stays_the_trees_with_a_same_season_training_horizon(small_problem, level):
-    orders, as_of, _ = small_problem
-    params = _params(level=level)
-    cutoffs = training_cutoffs(as_of, 3, 6, 4, 3, orders["order_date"].min()).cutoffs
-    assert dt.date(2021, 12, 31) in cutoffs
-    data = build_dataset(orders, cutoffs, 6, 3, params.features, params.lifecycle, params.labels)
-    model = fit_clv(data, params)
-    rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
-    model.anchor_level(rows, 3)
-    if level == "auto":
-        assert model.level_ == 1.0 and model.buy_shift_ == 0.0
-        assert "the training cutoff 2021-12-31 saw the same season" in model.level_note_
-        return
-    # model.level = btyd: anchored whatever the cutoffs ...
-    assert model.predict(rows).sum() == pytest.approx(_btyd_total(rows), rel=1e-9)
-    # ... unless there is no BTYD forecast to match (BG/NBD not fitted): then the trees.
-    model.anchor_level(rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("btyd_expected_revenue")), 3)
-    assert model.level_ == 1.0 and "no BTYD forecast" in model.level_note_
+def test_interval_calibrator_with_level_errors_widens_and_recentres():
+    rng = np.random.default_rng(1)
+    predicted = rng.gamma(1.0, 20.0, 20_000)
+    actual = np.where(rng.random(predicted.size) < 0.3, predicted * rng.gamma(2.0, 1.5, predicted.size), 0.0)
+    plain = IntervalCalibrator(level=0.9, n_bins=10).fit(predicted, actual)
+    # The shipped total will be off by up to +-30% as at past origins: the band widens.
+    errors = np.log([0.7, 0.85, 1.0, 1.15, 1.3])
+    wide = IntervalCalibrator(level=0.9, n_bins=10).fit(predicted, actual, errors)
+    _, upper_plain = plain.interval(predicted)
+    _, upper_wide = wide.interval(predicted)
+    assert upper_wide.sum() > upper_plain.sum()
+    # Held at a level 20% too low (error log 0.8), the band still covers about 90%.
+    shipped = predicted * 0.8
+    lower, upper = wide.interval(shipped)
+    assert 0.86 <= np.mean((lower <= actual) & (actual <= upper)) <= 0.96

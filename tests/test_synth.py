@@ -57,3 +57,25 @@ def test_cli_writes_csv_that_ingests(tmp_path, capsys):
     result = ingest(IngestParams(path=str(out), columns=cols))
     assert result.report["rows_accepted"] == 3000
     assert result.transactions["customer_id"].str.starts_with("C0").all()
+
+
+def test_growth_guests_and_cancellations():
+    config = SynthConfig(
+        n_transactions=40_000,
+        seed=6,
+        acquisition_growth_per_year=1.0,
+        acquisition_share=1.0,
+        guest_share=0.2,
+        cancellation_rate=0.05,
+    )
+    log = generate_transactions(config)
+    assert log.height == 40_000
+    # guests: lines without a customer id, about the share asked for
+    assert 0.1 < log["customer_id"].null_count() / log.height < 0.3
+    # cancellations: negated lines under "C" + the order id
+    cancelled = log.filter(pl.col("order_id").str.starts_with("C"))
+    assert cancelled.height > 0 and (cancelled["revenue"] <= 0).all() and (cancelled["quantity"] < 0).all()
+    # growth: more customers are first seen in the last year than in the first
+    first = log.drop_nulls("customer_id").group_by("customer_id").agg(pl.col("order_date").min())
+    years = first["order_date"].dt.year().value_counts().sort("order_date")
+    assert years["count"][-1] > 2 * years["count"][0]

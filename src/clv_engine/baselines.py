@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from .btyd import BetaGeoFit, GammaGammaFit, fit_beta_geo, fit_gamma_gamma
+from .season import SeasonFit
 
 __all__ = [
     "BTYD_COLUMNS",
@@ -53,7 +54,36 @@ class BtydFits:
         }
 
 
-def add_btyd_columns(table: pl.DataFrame, horizon_days: int) -> tuple[pl.DataFrame, BtydFits]:
+def btyd_clock(
+    table: pl.DataFrame, horizon_days: int, season: SeasonFit | None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(t_x, T, horizon) in weeks: calendar weeks, or operational weeks under ``season``.
+
+    Operational time (:mod:`clv_engine.season`) measures each span by the season's demand
+    in it, so BG/NBD's constant rate holds for a seasonal process.
+    """
+    t_x = table["recency_tx_days"].to_numpy() / _WEEK
+    big_t = table["age_T_days"].to_numpy() / _WEEK
+    if season is None or not season.seasonal or table.height == 0:
+        return t_x, big_t, horizon_days / _WEEK
+    cutoff = table["cutoff"][0]
+    age = table["age_T_days"].to_numpy().astype(np.int64)
+    origin = cutoff - dt.timedelta(days=int(age.max()))
+    clock, _ = season.clock(origin, cutoff + dt.timedelta(days=horizon_days))
+    at_cutoff = (cutoff - origin).days
+    first = at_cutoff - age
+    last = first + table["recency_tx_days"].to_numpy().astype(np.int64)
+    horizon = clock[at_cutoff + horizon_days] - clock[at_cutoff]
+    return (
+        (clock[last] - clock[first]) / _WEEK,
+        (clock[at_cutoff] - clock[first]) / _WEEK,
+        float(horizon) / _WEEK,
+    )
+
+
+def add_btyd_columns(
+    table: pl.DataFrame, horizon_days: int, season: SeasonFit | None = None
+) -> tuple[pl.DataFrame, BtydFits]:
     """Fit BG/NBD + Gamma-Gamma on a customer table; add :data:`BTYD_COLUMNS`, :data:`BTYD_P_PURCHASE`.
 
     When the data cannot support a fit (no repeat buyer, fewer than two repeat buyers with
@@ -62,15 +92,14 @@ def add_btyd_columns(table: pl.DataFrame, horizon_days: int) -> tuple[pl.DataFra
     average order value, else the base's.
     """
     x = table["frequency"].to_numpy().astype(np.float64)
-    t_x = table["recency_tx_days"].to_numpy() / _WEEK
-    big_t = table["age_T_days"].to_numpy() / _WEEK
+    t_x, big_t, horizon = btyd_clock(table, horizon_days, season)
     notes = []
     bg: BetaGeoFit | None = None
     if (x > 0).any() and (big_t > 0).any():
         bg = fit_beta_geo(x, t_x, big_t)
-        purchases = bg.expected_purchases(x, t_x, big_t, horizon_days / _WEEK)
+        purchases = bg.expected_purchases(x, t_x, big_t, horizon)
         p_alive = bg.p_alive(x, t_x, big_t)
-        p_purchase = bg.p_purchase(x, t_x, big_t, horizon_days / _WEEK)
+        p_purchase = bg.p_purchase(x, t_x, big_t, horizon)
     else:
         notes.append("BG/NBD not fitted: no customer has a repeat purchase")
         purchases = np.full(x.size, np.nan)

@@ -1,11 +1,17 @@
-"""The backtest: the production path replayed at ``as_of - horizon`` and scored on what happened.
+"""The forecast path, and the backtest that replays it at rolling origins.
 
-:func:`backtest` takes the log up to ``as_of``, sets the backtest cutoff
-``c = as_of - H`` (H = the production horizon), and on the orders up to ``c`` only:
-chooses the lookback (:func:`clv_engine.windows.select_windows`, horizon pinned to H),
-builds the stacked training rows, fits the CLV model (:func:`fit_clv`), and scores every
-customer known at ``c``. The actual is each customer's net revenue in ``(c, as_of]``.
-The model and every baseline get every metric of :mod:`clv_engine.metrics`.
+:func:`fit_forecast` is the one path from training rows to a shipped forecast: fit the
+CLV model, set its level (:mod:`clv_engine.level`), score, bound each customer and the
+total. The train stage and every backtest origin call it.
+
+:func:`backtest` replays the production path at one origin ``c`` (``c + H <= as_of``): on
+the orders up to ``c`` only it chooses the lookback (:func:`clv_engine.windows.select_windows`,
+horizon pinned to H; or takes the one given), builds the stacked training rows and calls
+:func:`fit_forecast` for every customer known at ``c``. The actual is each customer's net
+revenue in ``(c, c + H]``. The model and every baseline get every metric of
+:mod:`clv_engine.metrics`. :func:`rolling_backtest` runs it at ``evaluate.origins``
+monthly origins, the newest ``as_of - H`` (the lookback is chosen there and reused at the
+older ones), so bias, coverage and the range of the total are seen in every season.
 """
 
 from __future__ import annotations
@@ -23,12 +29,23 @@ from . import metrics
 from .baselines import BTYD_COLUMNS, BTYD_P_PURCHASE, last_period_revenue, naive_spend_rate
 from .dataset import customer_rows, training_set
 from .features import feature_names
+from .level import LevelPlan, level_history, plan_level, sampling_cv, total_range
 from .model import CLVModel
 from .params import Params
-from .timeline import DataRangeError, cutoff_before, horizon_days, labels
+from .timeline import DataRangeError, add_months, cutoff_before, horizon_days, labels
 from .windows import select_windows
 
-__all__ = ["APPROACHES", "BacktestResult", "backtest", "fit_clv", "model_features"]
+__all__ = [
+    "APPROACHES",
+    "BacktestResult",
+    "Forecast",
+    "RollingResult",
+    "backtest",
+    "fit_clv",
+    "fit_forecast",
+    "model_features",
+    "rolling_backtest",
+]
 
 #: Stable keys of the approaches in reports/metrics.json.
 APPROACHES = ("model", "btyd", "naive_spend_rate", "last_period")
@@ -49,6 +66,50 @@ def fit_clv(dataset: pl.DataFrame, params: Params, progress: Callable[[str], Non
 
 
 @dataclass(frozen=True)
+class Forecast:
+    """A shipped forecast at one cutoff: the model (level set) and what it says of ``rows``."""
+
+    model: CLVModel
+    level: LevelPlan
+    predicted: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    total: float
+    total_lower: float
+    total_upper: float
+    sampling_cv: float
+
+
+def fit_forecast(
+    train_rows: pl.DataFrame,
+    rows: pl.DataFrame,
+    orders: pl.DataFrame,
+    horizon_months: int,
+    params: Params,
+    progress: Callable[[str], None] | None = None,
+    history: pl.DataFrame | None = None,
+) -> Forecast:
+    """Train, set the level, score and bound: the one forecast path (module docstring).
+
+    ``rows``: every customer at the cutoff (the customer table with its BTYD columns);
+    ``orders``: the log (nothing after the cutoff is read); ``history``: a
+    :func:`clv_engine.level.level_history` computed once for several origins.
+    """
+    say = progress or (lambda _msg: None)
+    model = fit_clv(train_rows, params, progress)
+    plan = plan_level(orders, rows, horizon_months, params.model.level, params.lifecycle, history)
+    model.anchor_level(rows, plan.target_total, plan.note, plan.log_errors)
+    say(f"level of the forecast: {model.level_note_}")
+    predicted = model.predict(rows)
+    lower, upper = model.predict_interval(predicted)
+    cv = sampling_cv(predicted, model.oos_["predicted"], model.oos_["actual"])
+    total = float(predicted.sum())
+    low, high = total_range(total, plan.log_errors, params.model.interval_level, cv)
+    model.total_band_ = (low / total, high / total) if total > 0 else (1.0, 1.0)
+    return Forecast(model, plan, predicted, lower, upper, total, low, high, cv)
+
+
+@dataclass(frozen=True)
 class BacktestResult:
     cutoff: dt.date
     horizon_days: int
@@ -61,6 +122,7 @@ class BacktestResult:
     segments: pl.DataFrame
     window_grid: pl.DataFrame
     model: CLVModel  # the fitted model (its validation split, out-of-sample predictions)
+    forecast: Forecast
 
 
 def backtest(
@@ -69,33 +131,43 @@ def backtest(
     params: Params,
     horizon_months: int,
     progress: Callable[[str], None] = lambda _msg: None,
+    cutoff: dt.date | None = None,
+    lookback_months: int | None = None,
+    level_history_: pl.DataFrame | None = None,
 ) -> BacktestResult:
-    """Replay the production path at ``as_of - horizon_months`` (see the module docstring)."""
-    cutoff = cutoff_before(as_of, horizon_months)
+    """Replay the production path at ``cutoff`` (default ``as_of - horizon_months``).
+
+    ``lookback_months`` skips the window search; ``level_history_`` is a level history
+    computed once for several origins (:func:`rolling_backtest`).
+    """
+    cutoff = cutoff or cutoff_before(as_of, horizon_months)
+    end = add_months(cutoff, horizon_months)
     history = orders.filter(pl.col("order_date") <= cutoff)
     if history.height == 0:
         raise DataRangeError(
-            f"the backtest cutoff {cutoff} (as_of - {horizon_months} months) is before the first order: "
+            f"the backtest cutoff {cutoff} is before the first order: "
             "the log is too short to backtest this horizon"
         )
-    pinned = dataclasses.replace(
-        params, windows=dataclasses.replace(params.windows, horizon_months=horizon_months)
-    )
-    progress(f"backtest cutoff {cutoff}: choosing the lookback on data up to {cutoff}")
-    choice, grid = select_windows(history, cutoff, pinned, progress)
-    lookback = choice.lookback_months
+    grid = pl.DataFrame()
+    if lookback_months is None:
+        pinned = dataclasses.replace(
+            params, windows=dataclasses.replace(params.windows, horizon_months=horizon_months)
+        )
+        progress(f"backtest cutoff {cutoff}: choosing the lookback on data up to {cutoff}")
+        choice, grid = select_windows(history, cutoff, pinned, progress)
+        lookback_months = choice.lookback_months
+    lookback = lookback_months
     train = training_set(history, cutoff, lookback, horizon_months, params)
     progress(
-        f"backtest: lookback {lookback} m, training cutoffs {', '.join(map(str, sorted(train.plan.cutoffs)))}"
+        f"backtest {cutoff}: lookback {lookback} m, training cutoffs "
+        f"{', '.join(map(str, sorted(train.plan.cutoffs)))}"
     )
-    model = fit_clv(train.rows, params, progress)
     rows, _ = customer_rows(history, cutoff, lookback, horizon_months, params.features, params.lifecycle)
-    model.anchor_level(rows, horizon_months)
-    progress(f"backtest: level of the forecast: {model.level_note_}")
+    forecast = fit_forecast(train.rows, rows, history, horizon_months, params, progress, level_history_)
+    model = forecast.model
     days = horizon_days(cutoff, horizon_months)
-    predicted = model.predict(rows)
-    lower, upper = model.predict_interval(predicted)
-    actual = labels(orders.filter(pl.col("order_date") <= as_of), cutoff, days, params.labels.floor_at_zero)
+    predicted, lower, upper = forecast.predicted, forecast.lower, forecast.upper
+    actual = labels(orders.filter(pl.col("order_date") <= end), cutoff, days, params.labels.floor_at_zero)
     frame = (
         rows.select("customer_id", "customer_stage", "btyd_expected_revenue", BTYD_P_PURCHASE)
         .with_columns(
@@ -129,7 +201,96 @@ def backtest(
         segments=_segments(frame),
         window_grid=grid,
         model=model,
+        forecast=forecast,
     )
+
+
+@dataclass(frozen=True)
+class RollingResult:
+    """The backtest at several origins: the newest in full, every one in the table."""
+
+    newest: BacktestResult
+    origins: pl.DataFrame  # one row per origin (see :func:`origin_row`)
+    skipped: list[str]  # origins the log could not backtest, with the reason
+    summary: dict[str, Any]
+
+
+def rolling_backtest(
+    orders: pl.DataFrame,
+    as_of: dt.date,
+    params: Params,
+    horizon_months: int,
+    n_origins: int,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> RollingResult:
+    """:func:`backtest` at ``n_origins`` monthly origins, newest ``as_of - H`` (module docstring).
+
+    Raises :class:`DataRangeError` when not even the newest origin can be backtested.
+    """
+    orders = orders.filter(pl.col("order_date") <= as_of)
+    history = level_history(orders, as_of, horizon_months, params.lifecycle)
+    newest = backtest(orders, as_of, params, horizon_months, progress, level_history_=history)
+    results, skipped = [newest], []
+    for k in range(1, n_origins):
+        cutoff = cutoff_before(add_months(as_of, -k), horizon_months)
+        try:
+            results.append(
+                backtest(
+                    orders,
+                    as_of,
+                    params,
+                    horizon_months,
+                    progress,
+                    cutoff=cutoff,
+                    lookback_months=newest.lookback_months,
+                    level_history_=history,
+                )
+            )
+        except DataRangeError as exc:
+            skipped.append(f"{cutoff}: {exc}")
+            break  # older origins have even less history
+    table = pl.DataFrame([origin_row(r) for r in results]).sort("cutoff")
+    return RollingResult(newest, table, skipped, _rolling_summary(table))
+
+
+def origin_row(result: BacktestResult) -> dict[str, Any]:
+    """Bias, coverage, Gini and the total's range at one origin (a row of origins.csv)."""
+    f, m = result.forecast, result.metrics
+    actual = float(result.predictions["actual"].sum())
+    row: dict[str, Any] = {
+        "cutoff": result.cutoff,
+        "customers": result.predictions.height,
+        "level_method": f.level.method,
+        "actual_total": round(actual, 2),
+        "total": round(f.total, 2),
+        "total_lower": round(f.total_lower, 2),
+        "total_upper": round(f.total_upper, 2),
+        "total_inside_range": bool(f.total_lower <= actual <= f.total_upper),
+        "coverage": m["interval"]["coverage"],
+    }
+    for name in APPROACHES:
+        row[f"bias_{name}"] = m[name]["bias"]
+        row[f"gini_{name}"] = m[name]["normalized_gini"]
+    return row
+
+
+def _rolling_summary(table: pl.DataFrame) -> dict[str, Any]:
+    out: dict[str, Any] = {"count": table.height}
+    for name in APPROACHES:
+        bias = table[f"bias_{name}"].abs()
+        out[name] = {
+            "mean_abs_bias": round(float(bias.mean()), 6),
+            "worst_abs_bias": round(float(bias.max()), 6),
+            "mean_gini": round(float(table[f"gini_{name}"].mean()), 6),
+        }
+    cov = table["coverage"]
+    out["coverage"] = {
+        "mean": round(float(cov.mean()), 6),
+        "min": round(float(cov.min()), 6),
+        "max": round(float(cov.max()), 6),
+    }
+    out["total_inside_range_share"] = round(float(table["total_inside_range"].mean()), 6)
+    return out
 
 
 def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, Any]:

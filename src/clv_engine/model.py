@@ -19,12 +19,10 @@ out-of-sample forecasts; ``none`` ships CatBoost alone (the BTYD forecast is the
 starting point and its features).
 
 Level (``model.level``, :meth:`CLVModel.anchor_level`): the trees learn the level of the
-calendar windows their training horizons covered. Unless one of them is the scored horizon
-a year earlier (the same season), that level is another season's, and ``auto`` scales the
-forecast so that its total over the customers scored is the BTYD total (stationary: no
-season), and shifts p_active's log-odds so that its mean is BG/NBD's mean P(a purchase).
-On the 21 of 28 backtests without a same-season training horizon this cut |bias| at 17
-and RMSE at 12; on the 7 with one it lost on both at all 7 (experiments/RESULTS.md).
+calendar windows their training horizons covered, another season's on most logs. The
+total comes from :mod:`clv_engine.level` (the season and trend of the log's own past);
+the model is scaled to it, and p_active's log-odds are shifted so that its mean is
+BG/NBD's mean P(a purchase) (experiments/RESULTS.md).
 
 How many trees, and how wrong the model is out of sample, come from out-of-sample
 predictions: with two or more cutoffs, the model trained on the older ones predicts the
@@ -52,7 +50,6 @@ from scipy.optimize import brentq, nnls
 
 from .baselines import BTYD_P_PURCHASE
 from .params import ModelParams
-from .timeline import same_season_cutoff
 
 __all__ = [
     "CLVModel",
@@ -183,16 +180,36 @@ class IntervalCalibrator:
     level: float
     n_bins: int
 
-    def fit(self, predicted: np.ndarray, actual: np.ndarray) -> IntervalCalibrator:
+    def fit(
+        self, predicted: np.ndarray, actual: np.ndarray, level_log_errors: np.ndarray | None = None
+    ) -> IntervalCalibrator:
+        """Calibrate on out-of-sample (predicted, actual) pairs.
+
+        ``level_log_errors``: errors log(forecast total / realised total) of the level at
+        past origins (:func:`clv_engine.level.level_errors`). The ratios are then taken at
+        the realised level (the out-of-sample total matched to the actual) and combined with
+        every level error (actual / shipped = ratio x exp(-error)), so the band holds in a
+        season where the total is missed as it was missed before.
+        """
         predicted = np.maximum(np.asarray(predicted, dtype=float), 1e-9)
         actual = np.asarray(actual, dtype=float)
         self.edges_ = np.unique(np.quantile(predicted, np.linspace(0, 1, self.n_bins + 1)[1:-1]))
         bins = np.searchsorted(self.edges_, predicted, side="right")
         ratio = actual / predicted
+        errors = None if level_log_errors is None else np.asarray(level_log_errors, dtype=float)
+        if errors is not None and errors.size:
+            # Remove the out-of-sample level error (it is one season's draw), apply them all.
+            ratio = ratio * (predicted.sum() / max(actual.sum(), 1e-12))
+            self.level_errors_ = errors
+        else:
+            errors = None
         alpha = 1 - self.level
         lower, upper = [], []
         for b in range(self.edges_.size + 1):
-            r = np.sort(ratio[bins == b])
+            r = ratio[bins == b]
+            if errors is not None and r.size:
+                r = (r[:, None] * np.exp(-errors)[None, :]).ravel()
+            r = np.sort(r)
             n = r.size
             if n == 0:
                 lower.append(0.0)
@@ -476,47 +493,35 @@ class CLVModel:
         """Expected revenue over the horizon (currency), never negative."""
         return self.shipped(self._predict_value(self.value_model_, frame) * self.scale_, frame)
 
-    def anchor_level(self, rows: pl.DataFrame, horizon_months: int) -> CLVModel:
+    def anchor_level(
+        self,
+        rows: pl.DataFrame,
+        target_total: float | None,
+        note: str,
+        level_log_errors: np.ndarray | None = None,
+    ) -> CLVModel:
         """Set the level for ``rows``, every customer about to be scored at their cutoff.
 
-        ``model.level``: ``trees`` keeps the trees' level; ``btyd`` scales the forecast so
-        that its total over the rows with a BTYD forecast equals theirs; ``auto`` does so
-        unless a training cutoff's horizon is the scored horizon a year earlier. Without a
-        BTYD forecast to match (no BG/NBD fit), the trees keep the level. When the forecast
-        is scaled, p_active's log-odds are shifted so that its mean is BG/NBD's mean P(a
-        purchase in the horizon) over the same rows. Sets ``level_`` (a factor of every
-        forecast), ``buy_shift_`` (added to p_active's log-odds) and ``level_note_`` (why),
-        and returns the model.
+        ``target_total``: what the level model (:mod:`clv_engine.level`) says these
+        customers will spend in total; the forecast is scaled to it (the trees keep the
+        shares), and p_active's log-odds are shifted so that its mean is BG/NBD's mean P(a
+        purchase in the horizon). None (``model.level = trees``, or no BTYD forecast) keeps
+        the trees' level. The intervals are recalibrated with ``level_log_errors``, the
+        level's errors at past origins. Sets ``level_`` (a factor of every forecast),
+        ``buy_shift_`` and ``level_note_`` (why), and returns the model.
         """
-        cutoff = rows["cutoff"].max()
-        mode = self.params.level
         self.level_, self.buy_shift_ = 1.0, 0.0
-        year_ago = same_season_cutoff(cutoff, horizon_months)
-        if mode == "trees":
-            self.level_note_ = "the trees' level (model.level = trees)"
+        if level_log_errors is not None and np.size(level_log_errors):
+            self.intervals_ = IntervalCalibrator(self.params.interval_level, self.params.interval_bins).fit(
+                self.oos_["predicted"], self.oos_["actual"], level_log_errors
+            )
+        forecast = float(self.predict(rows).sum())
+        if target_total is None or target_total <= 0 or forecast <= 0:
+            self.level_note_ = f"the trees' level ({note})"
             return self
-        if mode == "auto" and year_ago in self.cutoffs_:
-            self.level_note_ = f"the trees' level: the training cutoff {year_ago} saw the same season"
-            return self
-        btyd = rows["btyd_expected_revenue"].fill_nan(None)
-        known = btyd.is_not_null().to_numpy()
-        forecast = self.predict(rows)[known].sum()
-        target = float(btyd.drop_nulls().clip(lower_bound=0.0).sum())
-        if forecast <= 0 or target <= 0:
-            self.level_note_ = "the trees' level: no BTYD forecast to anchor to"
-            return self
-        self.level_ = target / float(forecast)
+        self.level_ = target_total / forecast
         buy = self._anchor_p_active(rows)
-        why = (
-            "model.level = btyd"
-            if mode == "btyd"
-            else f"no training cutoff at {year_ago}, whose horizon would be this one a year earlier: "
-            "the trees learned the level of other seasons"
-        )
-        self.level_note_ = (
-            f"scaled x {self.level_:.4f} to the BG/NBD + Gamma-Gamma total over {int(known.sum()):,} "
-            f"customers at {cutoff}{buy} ({why})"
-        )
+        self.level_note_ = f"scaled x {self.level_:.4f} to {note}, over {rows.height:,} customers{buy}"
         return self
 
     def _anchor_p_active(self, rows: pl.DataFrame) -> str:

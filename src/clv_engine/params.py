@@ -237,12 +237,11 @@ class ModelParams:
     # stack: the shipped forecast is w1 x CatBoost + w2 x BTYD, the weights a non-negative
     # least-squares fit on the out-of-sample predictions (lost on the backtests: RESULTS.md).
     ensemble: Literal["none", "stack"] = "none"
-    # Who sets the forecast's total over the customers scored. The trees learn the level of
-    # the calendar windows their training horizons cover: auto keeps it when a training
-    # horizon is the scored horizon a year earlier (the same season), and otherwise scales
-    # the forecast so its total is the BTYD total (stationary, no season) and shifts
-    # p_active's log-odds to BG/NBD's mean P(a purchase); trees | btyd pin one
-    # (experiments/RESULTS.md: 28 backtests).
+    # Who sets the forecast's total over the customers scored (src/clv_engine/level.py).
+    # auto: BG/NBD + GG in operational time (the log's yearly season, when a year plus the
+    # horizon is there to learn it) times the realised / forecast ratio of the newest
+    # realised origins; without a season, the plain BG/NBD + GG total. btyd: always the
+    # plain total. trees: the trees' own level (experiments/RESULTS.md).
     level: Literal["auto", "trees", "btyd"] = "auto"
     iterations: int = field(default=2000, metadata=_limits(10, 20000))
     learning_rate: float = field(default=0.03, metadata=_limits(0.001, 1.0))
@@ -265,6 +264,15 @@ class ModelParams:
     time_validation_min_cutoffs: int = field(default=1, metadata=_limits(1, 60))
     interval_level: float = field(default=0.9, metadata=_limits(0.5, 0.99))
     interval_bins: int = field(default=10, metadata=_limits(1, 100))
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """The rolling-origin backtest (src/clv_engine/evaluation.py)."""
+
+    # Monthly origins, the newest as_of - horizon; older ones reuse its lookback. Fewer are
+    # run when the log is too short for them (said in metrics.json).
+    origins: int = field(default=6, metadata=_limits(1, 36))
 
 
 @dataclass(frozen=True)
@@ -380,6 +388,7 @@ class Params:
     training: TrainingParams = field(default_factory=TrainingParams)
     windows: WindowParams = field(default_factory=WindowParams)
     model: ModelParams = field(default_factory=ModelParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     score: ScoreParams = field(default_factory=ScoreParams)
     cluster: ClusterParams = field(default_factory=ClusterParams)
     segments: SegmentParams = field(default_factory=SegmentParams)

@@ -18,13 +18,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 import polars as pl
 
 from .evaluation import APPROACHES
 from .plots import save_png
 
-__all__ = ["ReportInputs", "gain_and_calibration_png", "render_report", "total_range"]
+__all__ = ["ReportInputs", "gain_and_calibration_png", "render_report"]
 
 _NAMES = {
     "model": "CLV model (CatBoost boosted from BG/NBD + Gamma-Gamma)",
@@ -32,46 +31,6 @@ _NAMES = {
     "naive_spend_rate": "Naive spend rate",
     "last_period": "Revenue of the last horizon-length period",
 }
-
-
-def total_range(
-    current: np.ndarray,
-    backtest_predicted: np.ndarray,
-    backtest_actual: np.ndarray,
-    level: float,
-    seed: int,
-    draws: int = 500,
-    max_per_bin: int = 20_000,
-) -> tuple[float, float]:
-    """Range of the total at ``level`` if customers behave as in the backtest.
-
-    Customers are binned by deciles of the backtest's predictions. In each bin the backtest
-    customers are resampled with replacement and the ratio sum(actual) / sum(predicted) is
-    taken; the current forecasts of the bin are scaled by it and the bins are added up.
-    The spread of those totals over the draws gives the range; its centre carries the
-    backtest's bias. (Ratios of sums are stable where ratios per customer are not.)
-    """
-    edges = np.unique(np.quantile(backtest_predicted, np.linspace(0, 1, 11)[1:-1]))
-    bt_bin = np.searchsorted(edges, backtest_predicted, side="right")
-    cur_bin = np.searchsorted(edges, current, side="right")
-    rng = np.random.default_rng(seed)
-    totals = np.zeros(draws)
-    for b in np.unique(cur_bin):
-        members = np.flatnonzero(bt_bin == b)
-        current_sum = float(current[cur_bin == b].sum())
-        if members.size == 0:
-            totals += current_sum
-            continue
-        if members.size > max_per_bin:
-            members = rng.choice(members, max_per_bin, replace=False)
-        picks = members[rng.integers(0, members.size, size=(draws, members.size))]
-        predicted = backtest_predicted[picks].sum(axis=1)
-        ratio = np.where(
-            predicted > 0, backtest_actual[picks].sum(axis=1) / np.maximum(predicted, 1e-12), 1.0
-        )
-        totals += ratio * current_sum
-    alpha = 1 - level
-    return float(np.quantile(totals, alpha / 2)), float(np.quantile(totals, 1 - alpha / 2))
 
 
 def gain_and_calibration_png(gain: pl.DataFrame, deciles: pl.DataFrame, target: str | Path) -> None:
@@ -109,6 +68,7 @@ class ReportInputs:
     interactions: pl.DataFrame
     total_low: float
     total_high: float
+    origins: pl.DataFrame  # reports/plots/origins.csv: the backtest at every origin
     pictures: dict[str, Path]
 
 
@@ -197,6 +157,30 @@ def render_report(inputs: ReportInputs) -> str:
         },
         "backtest",
     )
+    n_errors = len(md["level"]["past_origins"])
+    origins = _table(
+        inputs.origins.select(
+            pl.col("cutoff").alias("forecast made"),
+            pl.col("actual_total").alias("actual total"),
+            pl.col("total").alias("forecast total"),
+            pl.col("bias_model").alias("bias"),
+            pl.col("bias_btyd").alias("BG/NBD + GG bias"),
+            pl.col("total_lower").alias("range from"),
+            pl.col("total_upper").alias("range to"),
+            pl.when(pl.col("total_inside_range")).then(pl.lit("yes")).otherwise(pl.lit("no")).alias("inside"),
+            pl.col("coverage").alias("customers inside intervals"),
+        ),
+        {
+            "actual total": ",.0f",
+            "forecast total": ",.0f",
+            "range from": ",.0f",
+            "range to": ",.0f",
+            "bias": "+.1%",
+            "BG/NBD + GG bias": "+.1%",
+            "customers inside intervals": ".1%",
+        },
+        "origins",
+    )
     tiers = (
         p.group_by("clv_segment")
         .agg(
@@ -260,8 +244,8 @@ months). Every number below comes from the pipeline's own outputs (data/outputs,
 <div class="cards">
 <div class="card"><div class="k">Predicted revenue, next {md["horizon_days"]} days</div>
 <div class="v" id="total">{_money(total)}</div>
-<div class="k">if customers behave as in the backtest: {_money(inputs.total_low)} to
-{_money(inputs.total_high)} ({level:.0%} range)</div></div>
+<div class="k" id="total-range">{level:.0%} range: {_money(inputs.total_low)} to
+{_money(inputs.total_high)}</div></div>
 <div class="card"><div class="k">Customers scored</div><div class="v" id="customers">{p.height:,}</div></div>
 <div class="card"><div class="k">Expected to buy at least once</div><div class="v">{active:,.0f}</div>
 <div class="k">{active / p.height:.1%} of customers</div></div>
@@ -269,10 +253,10 @@ months). Every number below comes from the pipeline's own outputs (data/outputs,
 <div class="v">{float(p.filter(pl.col("clv_percentile") > 90)["predicted_clv"].sum()) / total:.0%}</div>
 <div class="k">of predicted revenue</div></div>
 </div>
-<p class="note">The range says where the total lands if customers behave as they did in the
-backtest below: in each decile of the forecast, the forecasts are scaled by the ratio of
-actual to predicted revenue seen there (bootstrapped), so the range includes the error the
-model made in the backtest, bias included. Per-customer {level:.0%} intervals are in
+<p class="note">The range says how wrong the total can be: it is the spread of the errors
+the same rule for the total made at {n_errors} earlier forecast dates of this log (each
+checked against what was then spent), plus the noise of {p.height:,} customers' choices.
+Fewer earlier dates make it wider. Per-customer {level:.0%} intervals are in
 clv_predictions.csv.</p>
 <p class="note" id="level">{level_note}</p>
 
@@ -282,6 +266,11 @@ forecast compared with what {bt["customers"]:,} customers actually spent in the 
 {bt["horizon_days"]} days, beside the textbook models.</p>
 {backtest}
 <p>The {level:.0%} intervals held the actual for <b>{cov:.1%}</b> of customers.</p>
+<h3>At every backtest origin</h3>
+<p>The same replay at {inputs.origins.height} monthly forecast dates, so that every season the log
+allows is checked: the total against what was spent, whether it fell inside its {level:.0%}
+range, and the share of customers inside their intervals.</p>
+{origins}
 {_img(inputs.pictures["gain"], "gain curve and decile calibration")}
 
 <h2>Value tiers</h2>

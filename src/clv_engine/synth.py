@@ -2,7 +2,9 @@
 
 The generative story follows the textbook models, with the mess of real logs on top:
 
-- customers are acquired in several cohorts (uniform inside each cohort's window);
+- customers are acquired in several cohorts (uniform inside each cohort's window), or,
+  with ``acquisition_growth_per_year``, continuously (a new cohort every month) at a rate
+  that grows (or, when negative, declines) by that share a year and follows the season;
 - each buys as a Poisson process with rate ``lambda ~ Gamma(r, alpha)`` per day and,
   after each purchase, drops out for good with probability ``p ~ Beta(a, b)`` (BG/NBD,
   Fader, Hardie & Lee 2005);
@@ -12,7 +14,11 @@ The generative story follows the textbook models, with the mess of real logs on 
   (Gamma-Gamma, Fader, Hardie & Lee 2005b); a small share of wholesale customers buy
   orders many times larger;
 - an order has one or more lines (same order id and day; revenue and quantity split);
-- some orders are partly returned a few days later (a negative line with its own id).
+- some orders are partly returned a few days later (a negative line with its own id);
+- with ``cancellation_rate``, some orders are cancelled in full: every line again, negated,
+  under the order id prefixed with ``C`` (the convention of many shop exports);
+- with ``guest_share``, that share of buyers check out as guests: their lines have no
+  customer id (an empty cell), as anonymous orders do in real exports.
 
 Output columns: customer_id (text with leading zeros, "C00000001"), order_id, order_date
 (ISO date), quantity, revenue. Rows are sorted by order_date, order_id. The same
@@ -48,6 +54,8 @@ class SynthConfig:
     alpha: float = 40.0
     a: float = 1.0
     b: float = 6.0
+    # Continuous acquisition growing by this share a year (None: the cohorts above).
+    acquisition_growth_per_year: float | None = None
     # Seasonal thinning: amplitude and peak day of the year (350 = mid December).
     season_amplitude: float = 0.4
     season_peak_day: int = 350
@@ -60,6 +68,8 @@ class SynthConfig:
     # Extra lines per order ~ Poisson(extra_lines_mean); partial returns per order.
     extra_lines_mean: float = 0.6
     return_rate: float = 0.03
+    cancellation_rate: float = 0.0
+    guest_share: float = 0.0
     batch_customers: int = field(default=200_000, repr=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +77,11 @@ class SynthConfig:
             raise ValueError(f"n_transactions must be >= 1, got {self.n_transactions}")
         if self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        for name in ("cancellation_rate", "guest_share", "return_rate", "wholesale_share"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.acquisition_growth_per_year is not None and self.acquisition_growth_per_year <= -1.0:
+            raise ValueError("acquisition_growth_per_year must be above -1 (a decline of less than 100%)")
 
 
 def generate_transactions(config: SynthConfig) -> pl.DataFrame:
@@ -89,9 +104,14 @@ def generate_transactions(config: SynthConfig) -> pl.DataFrame:
         rows += batch.height
         first_customer += batch_size
     log = pl.concat(batches).head(config.n_transactions)
+    customer_id = pl.lit("C") + pl.col("customer").cast(pl.String).str.zfill(8)
+    if config.guest_share > 0:
+        # A seeded share of buyers, by number: the same buyers whatever the batch size.
+        guest = (pl.col("customer").hash(config.seed) % 1_000_000) < int(config.guest_share * 1_000_000)
+        customer_id = pl.when(guest).then(None).otherwise(customer_id)
     return (
         log.with_columns(
-            customer_id=pl.lit("C") + pl.col("customer").cast(pl.String).str.zfill(8),
+            customer_id=customer_id,
             order_date=pl.lit(config.start) + pl.duration(days=pl.col("day")),
         )
         .sort(["day", "order_id", "line"])
@@ -110,8 +130,11 @@ def _customer_batch(
     cohort_span: float,
 ) -> pl.DataFrame:
     """Lines of ``m`` customers, sorted by customer then time."""
-    cohort = rng.choice(config.n_cohorts, size=m, p=cohort_weights)
-    birth = cohort_starts[cohort] + rng.uniform(0, cohort_span, m)
+    if config.acquisition_growth_per_year is None:
+        cohort = rng.choice(config.n_cohorts, size=m, p=cohort_weights)
+        birth = cohort_starts[cohort] + rng.uniform(0, cohort_span, m)
+    else:
+        birth = _continuous_births(config, rng, m, horizon_days)
     lam = rng.gamma(config.r, 1.0 / config.alpha, m)
     p_drop = rng.beta(config.a, config.b, m)
     nu = rng.gamma(config.q, 1.0 / config.gamma, m)
@@ -174,9 +197,41 @@ def _customer_batch(
             "revenue": -np.round(value[returned] * rng.uniform(0.2, 1.0, returned.size), 2),
         }
     )
-    out = pl.concat([lines, returns]).sort(["customer", "day", "order_id", "line"])
     prefix = f"B{first_customer:09d}-"
-    return out.with_columns(order_id=pl.lit(prefix) + pl.col("order_id").cast(pl.String).str.zfill(9))
+    order_ids = pl.lit(prefix) + pl.col("order_id").cast(pl.String).str.zfill(9)
+    parts = [
+        lines.with_columns(order_id=order_ids),
+        returns.with_columns(order_id=order_ids),
+    ]
+    if config.cancellation_rate > 0:
+        # Full cancellations: each line of the order again, negated, the same day or up to
+        # two days later (inside the period), under "C" + the order id.
+        cancelled = np.flatnonzero(rng.random(n_orders) < config.cancellation_rate)
+        delay = pl.DataFrame({"order_id": cancelled, "_delay": rng.integers(0, 3, cancelled.size)})
+        parts.append(
+            lines.join(delay, on="order_id")
+            .with_columns(
+                day=pl.col("day") + pl.col("_delay"),
+                quantity=-pl.col("quantity"),
+                revenue=-pl.col("revenue"),
+                order_id=pl.lit("C") + order_ids,
+            )
+            .filter(pl.col("day") <= horizon_days)
+            .drop("_delay")
+        )
+    return pl.concat(parts).sort(["customer", "day", "order_id", "line"])
+
+
+def _continuous_births(
+    config: SynthConfig, rng: np.random.Generator, m: int, horizon_days: int
+) -> np.ndarray:
+    """Acquisition days: density (1 + growth)^(years) x the season, over the acquisition span."""
+    span = max(1, int(config.acquisition_share * horizon_days))
+    day = np.arange(span)
+    doy = (config.start.timetuple().tm_yday + day) % 365.25
+    season = 1.0 + config.season_amplitude * np.cos(2 * np.pi * (doy - config.season_peak_day) / 365.25)
+    weight = (1.0 + float(config.acquisition_growth_per_year)) ** (day / 365.25) * season
+    return rng.choice(span, size=m, p=weight / weight.sum()) + rng.uniform(0, 1, m)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,331 @@
+"""The level of the forecast: what the scored base will spend in total over the horizon.
+
+The customer model (:mod:`clv_engine.model`) decides *who* spends how much; the total is
+a time-series question of its own (the year's season, growth, the base's decay), and the
+trees cannot answer it: they learn the level of the calendar windows their training
+horizons covered, another season's on most logs. This module answers it from the log's
+own past, at monthly origins, and measures how wrong the answer has been.
+
+At each monthly origin ``c`` (stepping back a month at a time from the latest cutoff whose
+horizon ``end`` realises, :func:`timeline.cutoff_before`)
+:func:`level_history` records, over the customers known at ``c``:
+
+- ``btyd_total``: the BG/NBD + Gamma-Gamma forecast of their revenue in ``(c, c + H]``,
+  fitted at ``c`` (stationary: no season, no trend);
+- ``realized_total``: what they spent there (the label of :func:`timeline.labels`, per
+  customer floored at 0 as the model's target);
+- ``last_year_total``: what they spent in the same calendar window a year earlier,
+  ``(c - 12 months, c - 12 months + H]`` (null when the log does not cover it).
+
+:func:`forecast_level` turns that history into the total at a new cutoff ``T`` (only
+origins realised by ``T`` are used): the BTYD total at ``T`` times a ratio
+realised / BTYD. The ratio comes from the origin a year before ``T`` (same calendar
+window: the season), corrected by how the ratio moved year on year at the newest origins
+(the trend), when the log has them; otherwise from the newest origins alone (no season:
+said in the note). :func:`level_errors` replays that rule at every past origin, so the
+spread of its errors is known: it sets the range of the total (:func:`total_range`) and
+widens the per-customer intervals (:mod:`clv_engine.model`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from .baselines import add_btyd_columns
+from .features import customer_table
+from .params import FeatureParams, LifecycleParams
+from .season import SeasonFit, fit_season
+from .timeline import add_months, cutoff_before, horizon_days, labels
+
+__all__ = [
+    "LevelForecast",
+    "LevelPlan",
+    "forecast_level",
+    "level_errors",
+    "level_history",
+    "plan_level",
+    "sampling_cv",
+    "total_range",
+]
+
+#: Origins before this many months of log have too young a base to fit BG/NBD on.
+MIN_HISTORY_MONTHS = 3
+#: Newest realised origins whose ratios set a seasonless level, or the trend of a seasonal one.
+RECENT_ORIGINS = 3
+
+
+def level_history(
+    orders: pl.DataFrame,
+    end: dt.date,
+    horizon_months: int,
+    rules: LifecycleParams,
+    min_history_months: int = MIN_HISTORY_MONTHS,
+) -> pl.DataFrame:
+    """One row per monthly origin realised by ``end`` (see the module docstring).
+
+    Columns: cutoff, customers, btyd_total, realized_total, last_year_total (null where the
+    log does not cover that window), sorted by cutoff. ``orders`` may extend past ``end``:
+    nothing after ``end`` is read.
+    """
+    orders = orders.filter(pl.col("order_date") <= end)
+    if orders.height == 0:
+        return _empty_history()
+    first = orders["order_date"].min()
+    earliest = add_months(first, min_history_months)
+    rows = []
+    for k in range(1000):
+        origin = cutoff_before(add_months(end, -k), horizon_months)
+        if origin < earliest:
+            break
+        rows.append(_origin_row(orders, origin, horizon_months, rules))
+    rows.reverse()
+    return pl.DataFrame(rows, schema=_SCHEMA, orient="row") if rows else _empty_history()
+
+
+_SCHEMA = {
+    "cutoff": pl.Date,
+    "customers": pl.Int64,
+    "btyd_total": pl.Float64,
+    "season_btyd_total": pl.Float64,
+    "realized_total": pl.Float64,
+}
+
+
+def _empty_history() -> pl.DataFrame:
+    return pl.DataFrame(schema=_SCHEMA)
+
+
+def btyd_total(
+    orders: pl.DataFrame,
+    cutoff: dt.date,
+    horizon_months: int,
+    rules: LifecycleParams,
+    season: SeasonFit | None = None,
+) -> float | None:
+    """The BG/NBD + Gamma-Gamma total over the customers known at ``cutoff`` (nulls as 0)."""
+    table = customer_table(orders, cutoff, 1, horizon_months, FeatureParams(), rules)
+    rows, _ = add_btyd_columns(table, horizon_days(cutoff, horizon_months), season)
+    return _total(rows["btyd_expected_revenue"])
+
+
+def _total(revenue: pl.Series) -> float | None:
+    """The sum of a BTYD forecast (nulls as 0); None when BG/NBD gave none for most customers
+    (a degenerate fit: no dropout, a -> 0)."""
+    revenue = revenue.fill_nan(None)
+    if revenue.null_count() > revenue.len() / 2:
+        return None
+    return float(revenue.fill_null(0.0).clip(lower_bound=0.0).sum())
+
+
+def _origin_row(orders: pl.DataFrame, cutoff: dt.date, horizon_months: int, rules: LifecycleParams) -> tuple:
+    days = horizon_days(cutoff, horizon_months)
+    realized = labels(orders, cutoff, days, floor_at_zero=True)
+    season = fit_season(orders, cutoff, horizon_months)
+    return (
+        cutoff,
+        realized.height,
+        btyd_total(orders, cutoff, horizon_months, rules) or 0.0,
+        btyd_total(orders, cutoff, horizon_months, rules, season) if season.seasonal else None,
+        float(realized["label_revenue"].sum()),
+    )
+
+
+@dataclass(frozen=True)
+class LevelForecast:
+    """The total forecast at a cutoff: ``reference x ratio``, and how it was made."""
+
+    cutoff: dt.date
+    reference: float  # the BG/NBD + GG total, in operational time when seasonal
+    ratio: float  # realised / reference at the newest realised origins (1: none)
+    method: str  # seasonal | btyd
+    note: str
+
+    @property
+    def total(self) -> float:
+        return self.reference * self.ratio
+
+
+def forecast_level(
+    history: pl.DataFrame,
+    cutoff: dt.date,
+    horizon_months: int,
+    btyd_total_at_cutoff: float,
+    season_btyd_total_at_cutoff: float | None,
+    season_note: str = "",
+) -> LevelForecast:
+    """The total over the customers known at ``cutoff`` (see the module docstring).
+
+    Uses only the rows of ``history`` realised by ``cutoff`` (``row.cutoff + H <= cutoff``).
+    """
+    if season_btyd_total_at_cutoff is None or season_btyd_total_at_cutoff <= 0:
+        return LevelForecast(
+            cutoff,
+            btyd_total_at_cutoff,
+            1.0,
+            "btyd",
+            f"the BG/NBD + Gamma-Gamma total ({season_note or 'no season'}; no season, no trend)",
+        )
+    realised = [add_months(c, horizon_months) <= cutoff for c in history["cutoff"]]
+    usable = (
+        history.filter(pl.Series(realised, dtype=pl.Boolean))
+        .filter((pl.col("season_btyd_total") > 0) & (pl.col("realized_total") > 0))
+        .sort("cutoff")
+        .tail(RECENT_ORIGINS)
+    )
+    ratio, how = 1.0, "no earlier seasonal origin is realised yet to correct it"
+    if usable.height:
+        log_ratio = np.log(usable["realized_total"].to_numpy() / usable["season_btyd_total"].to_numpy())
+        # Rounded: last-bit differences between machines must not move the forecast.
+        ratio = round(math.exp(float(np.mean(log_ratio))), 4)
+        how = (
+            f"x {ratio:.4f}, the mean realised / forecast ratio of the {usable.height} newest realised "
+            f"origins ({usable['cutoff'][0]} to {usable['cutoff'][-1]}): the trend BG/NBD cannot see"
+        )
+    return LevelForecast(
+        cutoff,
+        season_btyd_total_at_cutoff,
+        ratio,
+        "seasonal",
+        f"the BG/NBD + Gamma-Gamma total in operational time ({season_note}), {how}",
+    )
+
+
+def level_errors(history: pl.DataFrame, horizon_months: int, seasonal: bool = True) -> pl.DataFrame:
+    """The rule of :func:`forecast_level` replayed at every origin of ``history``.
+
+    ``seasonal=False`` replays the plain BG/NBD + GG total (``model.level = btyd``).
+
+    Columns: cutoff, method, forecast, realized_total, log_error (log forecast / realised).
+    """
+    rows = []
+    for row in history.sort("cutoff").iter_rows(named=True):
+        if row["realized_total"] <= 0 or row["btyd_total"] <= 0:
+            continue
+        season_total = row["season_btyd_total"] if seasonal else None
+        level = forecast_level(history, row["cutoff"], horizon_months, row["btyd_total"], season_total)
+        rows.append(
+            (
+                row["cutoff"],
+                level.method,
+                level.total,
+                row["realized_total"],
+                math.log(level.total / row["realized_total"]),
+            )
+        )
+    schema = {
+        "cutoff": pl.Date,
+        "method": pl.String,
+        "forecast": pl.Float64,
+        "realized_total": pl.Float64,
+        "log_error": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def total_range(
+    total: float, log_errors: np.ndarray, level: float, sampling_cv: float
+) -> tuple[float, float]:
+    """The range of the total at ``level``: the level's past errors plus sampling noise.
+
+    ``log_errors`` are log(forecast / realised) at past origins; their root mean square
+    (bias included) is the level's error scale ``s``. With n >= 1 errors the half-width on
+    the log scale is ``t(max(n - 1, 1)) x sqrt(s^2 (1 + 1/n) + cv^2)``, a prediction
+    interval for one more origin (wide when n is small, as it should be); with none,
+    sampling noise alone (``z x cv``), which is too narrow and said so by the caller. ``sampling_cv`` is the coefficient of variation of the total if
+    the level were exact. The range is symmetric on the log scale, so it always contains
+    ``total``.
+    """
+    errors = np.asarray(log_errors, dtype=float)
+    n = errors.size
+    q = (1 + level) / 2
+    if n >= 1:
+        s2 = float(np.mean(errors**2))
+        half = float(stats.t.ppf(q, max(n - 1, 1))) * math.sqrt(s2 * (1 + 1 / n) + sampling_cv**2)
+    else:
+        half = float(stats.norm.ppf(q)) * sampling_cv
+    return total * math.exp(-half), total * math.exp(half)
+
+
+@dataclass(frozen=True)
+class LevelPlan:
+    """Everything the level decides at one cutoff (:func:`plan_level`)."""
+
+    target_total: float | None  # None: the trees keep their level
+    method: str  # seasonal | btyd | trees
+    note: str  # plain words: how the total was set
+    season_note: str
+    log_errors: np.ndarray  # the rule's errors at past origins of the same method
+    origins: pl.DataFrame  # level_errors of those origins (for the report and metrics)
+
+
+def plan_level(
+    orders: pl.DataFrame,
+    rows: pl.DataFrame,
+    horizon_months: int,
+    mode: str,
+    rules: LifecycleParams,
+    history: pl.DataFrame | None = None,
+) -> LevelPlan:
+    """The level at the cutoff of ``rows`` (the customer table with its BTYD columns).
+
+    ``mode`` is ``model.level``: ``auto`` (the calendar level of :func:`forecast_level`),
+    ``btyd`` (the plain BG/NBD + GG total, no season) or ``trees``. ``history`` may be
+    :func:`level_history` computed once up to a later date (the rolling backtest): only
+    origins realised by the cutoff are read.
+    """
+    cutoff = rows["cutoff"].max()
+    orders = orders.filter(pl.col("order_date") <= cutoff)
+    if history is None:
+        history = level_history(orders, cutoff, horizon_months, rules)
+    realised = [add_months(c, horizon_months) <= cutoff for c in history["cutoff"]]
+    history = history.filter(pl.Series(realised, dtype=pl.Boolean))
+    plain = _total(rows["btyd_expected_revenue"])
+    season = fit_season(orders, cutoff, horizon_months)
+    seasonal = None
+    if season.seasonal:
+        rescored, _ = add_btyd_columns(rows, horizon_days(cutoff, horizon_months), season)
+        seasonal = _total(rescored["btyd_expected_revenue"])
+    errors = level_errors(history, horizon_months, seasonal=mode != "btyd")
+    if mode == "trees" or plain is None:
+        why = "model.level = trees" if mode == "trees" else "no BG/NBD forecast to set the total"
+        return LevelPlan(None, "trees", why, season.note, np.array([]), errors)
+    if mode == "btyd":
+        level = forecast_level(history, cutoff, horizon_months, plain, None, "model.level = btyd")
+        same = errors.filter(pl.col("method") == "btyd")
+    else:
+        level = forecast_level(history, cutoff, horizon_months, plain, seasonal, season.note)
+        same = errors.filter(pl.col("method") == level.method)
+    # The newest 12 errors of the same rule: the spread the forecast has shown lately.
+    same = same.sort("cutoff").tail(12)
+    return LevelPlan(level.total, level.method, level.note, season.note, same["log_error"].to_numpy(), same)
+
+
+def sampling_cv(predicted: np.ndarray, oos_predicted: np.ndarray, oos_actual: np.ndarray) -> float:
+    """Coefficient of variation of the total of ``predicted`` were the level exact.
+
+    Each customer's variance is their forecast times the dispersion (sum of squared
+    errors / sum of forecasts) of the out-of-sample customers in the same decile of the
+    forecast; customers are independent, so the variances add.
+    """
+    predicted = np.asarray(predicted, dtype=float)
+    total = float(predicted.sum())
+    oos_p = np.asarray(oos_predicted, dtype=float)
+    if total <= 0 or oos_p.size == 0:
+        return 0.0
+    oos_y = np.asarray(oos_actual, dtype=float)
+    oos_p = oos_p * (oos_y.sum() / max(oos_p.sum(), 1e-12))  # at the realised level
+    edges = np.unique(np.quantile(oos_p, np.linspace(0, 1, 11)[1:-1]))
+    oos_bin = np.searchsorted(edges, oos_p, side="right")
+    dispersion = np.zeros(edges.size + 1)
+    for b in range(edges.size + 1):
+        part = oos_bin == b
+        if part.any() and oos_p[part].sum() > 0:
+            dispersion[b] = float(((oos_y[part] - oos_p[part]) ** 2).sum() / oos_p[part].sum())
+    variance = float((dispersion[np.searchsorted(edges, predicted, side="right")] * predicted).sum())
+    return math.sqrt(variance) / total

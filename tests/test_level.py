@@ -1,0 +1,94 @@
+"""The level of the forecast (src/clv_engine/level.py): hand-computed rules, no leakage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from clv_engine.level import forecast_level, level_errors, level_history, sampling_cv, total_range
+from clv_engine.orders import build_orders
+from clv_engine.params import LifecycleParams
+from clv_engine.synth import SynthConfig, generate_transactions
+
+
+def _history(rows):
+    schema = ["cutoff", "customers", "btyd_total", "season_btyd_total", "realized_total"]
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+HISTORY = _history(
+    [
+        (dt.date(2022, 1, 31), 100, 100.0, None, 90.0),
+        (dt.date(2022, 2, 28), 100, 100.0, 80.0, 100.0),
+        (dt.date(2022, 3, 31), 100, 100.0, 100.0, 110.0),
+        (dt.date(2022, 4, 30), 100, 100.0, 50.0, 40.0),
+        (dt.date(2022, 5, 31), 100, 100.0, 100.0, 100.0),
+    ]
+)
+
+
+def test_seasonal_level_is_the_seasonal_total_times_the_recent_ratio():
+    # At 2022-07-31 with a 3-month horizon, origins up to 2022-04-30 are realised: the
+    # three newest seasonal ones have ratios 100/80, 110/100, 40/50.
+    level = forecast_level(HISTORY, dt.date(2022, 7, 31), 3, 1000.0, 500.0, "a season")
+    expected = math.exp(np.mean(np.log([100 / 80, 110 / 100, 40 / 50])))
+    assert level.method == "seasonal"
+    assert level.ratio == pytest.approx(expected, abs=5e-5)
+    assert level.total == pytest.approx(500.0 * level.ratio)
+    assert "2022-02-28 to 2022-04-30" in level.note
+
+
+def test_without_a_season_the_level_is_the_btyd_total():
+    level = forecast_level(HISTORY, dt.date(2022, 7, 31), 3, 1000.0, None, "no season: too short")
+    assert level.method == "btyd" and level.total == 1000.0 and "no season: too short" in level.note
+
+
+def test_nothing_realised_yet_means_no_correction():
+    level = forecast_level(HISTORY, dt.date(2022, 3, 31), 3, 1000.0, 500.0, "a season")
+    assert level.ratio == 1.0 and level.total == 500.0
+
+
+def test_level_errors_replay_the_rule_on_the_past_only():
+    errors = level_errors(HISTORY, 3)
+    row = errors.filter(pl.col("cutoff") == dt.date(2022, 5, 31)).row(0, named=True)
+    # At 2022-05-31 only 2022-02-28 is realised (2022-02-28 + 3 months = 2022-05-31).
+    assert row["method"] == "seasonal"
+    assert row["forecast"] == pytest.approx(100.0 * 1.25)
+    assert row["log_error"] == pytest.approx(math.log(125.0 / 100.0))
+
+
+def test_total_range_contains_the_total_and_narrows_with_more_origins():
+    few = total_range(100.0, np.log([1.1, 0.9]), 0.9, 0.01)
+    many = total_range(100.0, np.log([1.1, 0.9] * 6), 0.9, 0.01)
+    assert few[0] < 100.0 < few[1] and many[0] < 100.0 < many[1]
+    assert many[1] - many[0] < few[1] - few[0]
+    # symmetric on the log scale
+    assert math.log(100.0 / many[0]) == pytest.approx(math.log(many[1] / 100.0))
+    # no past origin: sampling noise only
+    lo, hi = total_range(100.0, np.array([]), 0.9, 0.02)
+    assert hi / 100.0 == pytest.approx(math.exp(1.6448536 * 0.02), rel=1e-6)
+
+
+def test_sampling_cv_of_independent_customers():
+    rng = np.random.default_rng(0)
+    p = np.full(10_000, 2.0)
+    y = rng.poisson(2.0, p.size).astype(float)
+    # Poisson: variance = mean, so the total's CV is 1 / sqrt(sum p).
+    assert sampling_cv(p, p, y) == pytest.approx(1 / math.sqrt(p.sum()), rel=0.05)
+
+
+def test_history_reads_nothing_after_its_end():
+    log = generate_transactions(
+        SynthConfig(n_transactions=4_000, seed=3, start=dt.date(2021, 1, 1), end=dt.date(2022, 6, 30))
+    )
+    orders = build_orders(log)
+    end = dt.date(2022, 3, 31)
+    full = level_history(orders, end, 3, LifecycleParams())
+    cut = level_history(orders.filter(pl.col("order_date") <= end), end, 3, LifecycleParams())
+    assert full.equals(cut) and full.height > 3
+    assert full["cutoff"].max() == dt.date(2021, 12, 31)
+    assert (full["realized_total"] > 0).all() and (full["btyd_total"] > 0).all()

@@ -1,0 +1,58 @@
+"""The yearly season of repeat buying and its operational time (src/clv_engine/season.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from clv_engine.orders import build_orders
+from clv_engine.season import SeasonFit, fit_season
+from clv_engine.synth import SynthConfig, generate_transactions
+
+
+def _orders(amplitude: float, peak_day: int = 320, seed: int = 2):
+    config = SynthConfig(
+        n_transactions=60_000,
+        seed=seed,
+        start=dt.date(2021, 1, 1),
+        end=dt.date(2023, 12, 31),
+        season_amplitude=amplitude,
+        season_peak_day=peak_day,
+        acquisition_growth_per_year=0.3,
+        acquisition_share=1.0,
+    )
+    return build_orders(generate_transactions(config))
+
+
+def test_a_strong_season_is_found_with_its_peak():
+    fit = fit_season(_orders(0.6, peak_day=320), dt.date(2023, 6, 30), 6)
+    assert fit.seasonal and fit.amplitude > 0.3
+    grid = fit.profile(np.arange(366) + (dt.date(2023, 1, 1) - dt.date(1970, 1, 1)).days)
+    peak = int(np.argmax(grid)) + 1
+    assert abs(peak - 320) <= 30, fit.note
+    assert np.mean(grid) == pytest.approx(1.0, abs=0.01)
+    assert "peak about" in fit.note
+
+
+def test_no_season_is_invented():
+    fit = fit_season(_orders(0.0, seed=5), dt.date(2023, 6, 30), 6)
+    assert not fit.seasonal and "not significant" in fit.note
+
+
+def test_a_short_log_says_the_season_cannot_be_learned():
+    fit = fit_season(_orders(0.6), dt.date(2022, 3, 31), 6)
+    assert not fit.seasonal
+    assert "needs history from 2020-09-30 (a year plus the horizon)" in fit.note
+
+
+def test_operational_time_without_season_is_calendar_time():
+    flat = SeasonFit(sin=(0.0, 0.0), cos=(0.0, 0.0), note="")
+    assert flat.operational_days(dt.date(2022, 1, 31), dt.date(2022, 4, 30)) == 89
+    peaked = SeasonFit(sin=(0.0, 0.0), cos=(0.5, 0.0), note="")  # peak on 1 January
+    winter = peaked.operational_days(dt.date(2021, 11, 30), dt.date(2022, 2, 28))
+    summer = peaked.operational_days(dt.date(2022, 5, 31), dt.date(2022, 8, 31))
+    assert winter > 90 > summer
+    year = peaked.operational_days(dt.date(2021, 12, 31), dt.date(2022, 12, 31))
+    assert year == pytest.approx(365, rel=0.01)
