@@ -69,7 +69,7 @@ def test_total_range_contains_the_total_and_narrows_with_more_origins():
     # symmetric on the log scale
     assert math.log(100.0 / many[0]) == pytest.approx(math.log(many[1] / 100.0))
     # no past origin: sampling noise only
-    lo, hi = total_range(100.0, np.array([]), 0.9, 0.02)
+    _, hi = total_range(100.0, np.array([]), 0.9, 0.02)
     assert hi / 100.0 == pytest.approx(math.exp(1.6448536 * 0.02), rel=1e-6)
 
 

@@ -81,7 +81,8 @@ def main() -> None:
         stale = [n for n in current["stages"] if current["stages"][n]["deps"] != wanted["stages"][n]["deps"]]
         if stale:
             sys.exit(
-                f"dvc.yaml: code deps differ from the imports for {', '.join(stale)}: run .venv/bin/python tools/sync_deps.py"
+                f"dvc.yaml: code deps differ from the imports for {', '.join(stale)}: "
+                "run .venv/bin/python tools/sync_deps.py"
             )
         return
     path.write_text(yaml.safe_dump(wanted, sort_keys=False, width=100))

@@ -237,9 +237,9 @@ def total_range(
     (bias included) is the level's error scale ``s``. With n >= 1 errors the half-width on
     the log scale is ``t(max(n - 1, 1)) x sqrt(s^2 (1 + 1/n) + cv^2)``, a prediction
     interval for one more origin (wide when n is small, as it should be); with none,
-    sampling noise alone (``z x cv``), which is too narrow and said so by the caller. ``sampling_cv`` is the coefficient of variation of the total if
-    the level were exact. The range is symmetric on the log scale, so it always contains
-    ``total``.
+    sampling noise alone (``z x cv``), which is too narrow and said so by the caller.
+    ``sampling_cv`` is the coefficient of variation of the total if the level were exact.
+    The range is symmetric on the log scale, so it always contains ``total``.
     """
     errors = np.asarray(log_errors, dtype=float)
     n = errors.size
