@@ -42,6 +42,7 @@ def main(args: argparse.Namespace) -> str:
         total_low=low,
         total_high=high,
         origins=pl.read_csv(rep / "plots" / "origins.csv"),
+        ingest=read_json(rep / "ingest.json"),
         pictures={
             "gain": gain_png,
             "segments": rep / "figures" / "segments.png",

@@ -266,3 +266,69 @@ def test_quarantine_keeps_original_values_and_report_lists_every_reason(tmp_path
         "extra_fields": None,
     }
     assert set(result.report["quarantine_reasons"]) == set(REASONS)
+
+
+LINE_ITEMS = (
+    "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
+    "536365,85123A,6,2010-12-01 08:26:00,2.55,17850\n"
+    "536365,71053,6,2010-12-01 08:26:00,3.39,17850\n"
+    "536365,71053,6,2010-12-01 08:26:00,3.39,17850\n"  # a true duplicate of the line above
+    "536366,22633,6,2010-12-01 08:28:00,1.85,\n"  # guest checkout
+    "536367,22632,6,2010-12-01 08:28:00,1.85,\n"
+    "536368,84879,32,2010-12-01 08:34:00,1.69,13047\n"
+    "536368,84880,32,2010-12-01 08:34:00,1.69,13047\n"  # same mapped values, another item
+    "C536379,D,-1,2010-12-01 09:41:00,27.50,14527\n"  # a cancellation
+)
+LINE_COLUMNS = ColumnMapping(
+    customer_id="Customer ID",
+    order_date="InvoiceDate",
+    revenue=None,
+    unit_price="Price",
+    quantity="Quantity",
+    order_id="Invoice",
+)
+
+
+def test_line_item_export_with_guests_gzipped(tmp_path):
+    import gzip
+
+    (tmp_path / "export.csv.gz").write_bytes(gzip.compress(LINE_ITEMS.encode()))
+    result = ingest(
+        IngestParams(
+            path=str(tmp_path / "export.csv.gz"),
+            columns=LINE_COLUMNS,
+            duplicates="quarantine",
+            max_reject_share=0.2,  # the one true duplicate is 1 row of 8 here
+        )
+    )
+    r = result.report
+    assert r["format"] == "csv.gz"
+    # guest checkouts are counted apart and do not trip max_reject_share (5%)
+    assert r["rows_without_customer"] == 2
+    assert r["revenue_without_customer"] == pytest.approx(2 * 6 * 1.85)
+    assert reasons(result) == {"missing_customer_id": 2, "duplicate_row": 1}
+    # two products at the same price in one invoice are two lines: duplicates are whole rows
+    tx = result.transactions
+    assert tx.height == 5 and r["rows_read"] == r["rows_accepted"] + r["rows_quarantined"]
+    assert tx.filter(pl.col("customer_id") == "13047").height == 2
+    # revenue = quantity x unit price; a cancellation is negative
+    assert tx.filter(pl.col("order_id") == "C536379")["revenue"].to_list() == [-27.5]
+    assert r["revenue_total"] == pytest.approx(15.3 + 20.34 + 2 * 54.08 - 27.5)
+
+
+def test_guest_share_has_its_own_limit(tmp_path):
+    content = HEADER + "A,1997-01-01,1\n,1997-01-01,2\n,1997-01-02,3\n"
+    assert run(tmp_path, content, max_reject_share=0.0).report["rows_without_customer"] == 2
+    with pytest.raises(IngestError, match=r"2 of 3 rows \(66.7%\) have no customer id.*max_guest_share"):
+        run(tmp_path, content, max_guest_share=0.5)
+
+
+def test_a_mapped_quantity_the_file_lacks_is_left_out_and_said(tmp_path):
+    result = run(tmp_path, HEADER + "A,1997-01-01,1\n", columns=ColumnMapping(quantity="quantity"))
+    assert result.report["optional_columns_not_found"] == {"quantity": "quantity"}
+    assert result.transactions["quantity"].is_null().all()
+
+
+def test_a_missing_order_id_says_it_is_optional(tmp_path):
+    with pytest.raises(IngestError, match=r"order_id is optional: set ingest.columns.order_id: null"):
+        run(tmp_path, HEADER + "A,1997-01-01,1\n", columns=ColumnMapping(order_id="Invoice"))

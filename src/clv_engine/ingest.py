@@ -6,7 +6,8 @@ validation is a pure function of a frame, tested without files.
 Canonical transactions (one row per accepted source row)
     customer_id  str    the source value, trimmed; never re-typed ("00001" stays "00001")
     order_date   date   calendar date of the order in ``ingest.timezone`` (see below)
-    revenue      f64    finite; negative = return or cancellation, zero allowed
+    revenue      f64    finite; negative = return or cancellation, zero allowed (the revenue
+                        column, or quantity x unit_price when ``unit_price`` is mapped)
     quantity     f64    null when no quantity column is mapped
     order_id     str    null when no order-id column is mapped
 
@@ -20,7 +21,12 @@ Row-level problems never stop the run and are never silent: each rejected row go
 the quarantine with its ``row_number`` (1-based position among the data rows, header not
 counted: in a spreadsheet it is on line row_number + 1), one reason code (the first that
 applies, in the order of :data:`REASONS`) and its original values as text.
-``rows_read == rows_accepted + rows_quarantined`` always.
+``rows_read == rows_accepted + rows_quarantined`` always. Rows without a customer id are
+guest checkouts, not defects: they stay in the quarantine (``missing_customer_id``), are
+counted with their revenue in the report, and do not count towards
+``ingest.max_reject_share`` (``ingest.max_guest_share`` bounds them).
+
+Files may be gzip-compressed (``.csv.gz``); Parquet with any compression reads directly.
 
 File-level problems raise :class:`IngestError` naming the file and the fix.
 """
@@ -28,6 +34,7 @@ File-level problems raise :class:`IngestError` naming the file and the fix.
 from __future__ import annotations
 
 import csv
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,11 +99,13 @@ def read_log(params: IngestParams) -> tuple[pl.DataFrame, dict[str, Any]]:
     if not path.is_file():
         raise IngestError(f"{path}: is not a file; set ingest.path to a CSV or Parquet file")
     fmt = params.format
+    gzipped = path.suffix.lower() == ".gz"
     if fmt == "auto":
-        fmt = _SUFFIX_FORMAT.get(path.suffix.lower(), "")
+        suffix = Path(path.stem).suffix if gzipped else path.suffix
+        fmt = _SUFFIX_FORMAT.get(suffix.lower(), "")
         if not fmt:
             raise IngestError(
-                f"{path}: cannot tell the format from the extension {path.suffix!r}; "
+                f"{path}: cannot tell the format from the extension {''.join(path.suffixes)!r}; "
                 "set ingest.format to csv or parquet"
             )
     if path.stat().st_size == 0:
@@ -122,6 +131,7 @@ def _read_parquet(path: Path) -> pl.DataFrame:
 
 def _read_csv(path: Path, params: IngestParams) -> tuple[pl.DataFrame, dict[str, Any]]:
     header_line = _first_line(path, params.encoding)
+    gzipped = path.suffix.lower() == ".gz"
     if not header_line.strip():
         raise IngestError(f"{path}: the first line is blank; the file must start with a header row")
     delimiter = params.delimiter if params.delimiter != "auto" else _sniff_delimiter(header_line)
@@ -153,13 +163,17 @@ def _read_csv(path: Path, params: IngestParams) -> tuple[pl.DataFrame, dict[str,
         raise IngestError(f"{path}: cannot parse as CSV with delimiter {delimiter!r}: {exc}") from exc
     if df.height == 0:
         raise IngestError(f"{path}: the file has a header but no data rows")
-    info = {"format": "csv", "delimiter": delimiter}
+    info = {"format": "csv.gz" if gzipped else "csv", "delimiter": delimiter}
     return df.with_row_index(_ROW, offset=1), info
 
 
 def _first_line(path: Path, encoding: str) -> str:
-    with open(path, "rb") as fh:
-        raw = fh.readline()
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.readline()
+    except (OSError, EOFError) as exc:
+        raise IngestError(f"{path}: not a readable gzip file ({exc}); check the file") from exc
     try:
         return raw.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError as exc:
@@ -187,14 +201,29 @@ def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>
     """
     mapping = params.columns.mapped()
     source_cols = [c for c in raw.columns if c != _ROW and not c.startswith(_EXTRA)]
+    # An optional quantity the file does not have is left out, not an error (the bundled
+    # params map one); the report says so. Revenue from unit prices needs it.
+    left_out = {
+        key: col
+        for key, col in mapping.items()
+        if key == "quantity" and col not in source_cols and "unit_price" not in mapping
+    }
+    mapping = {key: col for key, col in mapping.items() if key not in left_out}
     missing = {key: col for key, col in mapping.items() if col not in source_cols}
     if missing:
         lines = [f"ingest.columns.{key} = {col!r}" for key, col in missing.items()]
         hint = _near_names(list(missing.values()), source_cols)
+        optional = [k for k in missing if k in ("order_id", "quantity", "unit_price")]
+        unset = (
+            f" {', '.join(optional)} {'is' if len(optional) == 1 else 'are'} optional: "
+            f"set {', '.join(f'ingest.columns.{k}: null' for k in optional)} if the file has none."
+            if optional
+            else ""
+        )
         raise IngestError(
-            f"{source}: required column(s) not found: {'; '.join(lines)}. "
+            f"{source}: column(s) not found: {'; '.join(lines)}. "
             f"The file has columns {source_cols}{hint}. Set the mapping key(s) in params.yaml "
-            "to the file's column names."
+            f"to the file's column names.{unset}"
         )
     extras = [c for c in raw.columns if c.startswith(_EXTRA)]
 
@@ -203,8 +232,8 @@ def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>
         _text(raw, mapping["customer_id"]).alias("customer_id"),
         _date_raw_missing(raw, mapping["order_date"]).alias("_date_missing"),
         _date_expr(raw, mapping["order_date"], params).alias("order_date"),
-        _text(raw, mapping["revenue"]).is_null().alias("_revenue_missing"),
-        _number_expr(raw, mapping["revenue"], params.decimal_comma).alias("revenue"),
+        _revenue_missing(raw, mapping).alias("_revenue_missing"),
+        _revenue_expr(raw, mapping, params.decimal_comma).alias("revenue"),
         (
             _number_expr(raw, mapping["quantity"], params.decimal_comma)
             if "quantity" in mapping
@@ -253,8 +282,23 @@ def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>
         .sort(["customer_id", "order_date", "order_id", "revenue", "quantity"], nulls_last=True)
     )
     report = _report(raw.height, accepted, quarantine, parsed, params, source)
+    report["optional_columns_not_found"] = left_out
     _check_rejects(report, quarantine, params, source)
     return IngestResult(transactions=accepted, quarantine=quarantine, report=report)
+
+
+def _revenue_missing(raw: pl.DataFrame, mapping: dict[str, str]) -> pl.Expr:
+    if "unit_price" in mapping:
+        return _text(raw, mapping["unit_price"]).is_null() | _text(raw, mapping["quantity"]).is_null()
+    return _text(raw, mapping["revenue"]).is_null()
+
+
+def _revenue_expr(raw: pl.DataFrame, mapping: dict[str, str], decimal_comma: bool) -> pl.Expr:
+    """Line revenue: the revenue column, or quantity x unit price."""
+    if "unit_price" in mapping:
+        price = _number_expr(raw, mapping["unit_price"], decimal_comma)
+        return price * _number_expr(raw, mapping["quantity"], decimal_comma)
+    return _number_expr(raw, mapping["revenue"], decimal_comma)
 
 
 def _text(raw: pl.DataFrame, col: str) -> pl.Expr:
@@ -351,6 +395,9 @@ def _report(
     first, last = (
         (accepted["order_date"].min(), accepted["order_date"].max()) if accepted.height else (None, None)
     )
+    guests = parsed.filter(pl.col("reason") == "missing_customer_id")
+    guest_revenue = float(guests["revenue"].fill_nan(None).drop_nulls().sum())
+    accepted_revenue = float(accepted["revenue"].sum())
     repeats_kept = 0
     if params.duplicates == "keep":
         repeats_kept = parsed.filter(pl.col("reason").is_null() & pl.col("_repeat")).height
@@ -363,7 +410,13 @@ def _report(
         "customers": accepted["customer_id"].n_unique(),
         "first_order_date": first.isoformat() if first else None,
         "last_order_date": last.isoformat() if last else None,
-        "revenue_total": round(float(accepted["revenue"].sum()), 2),
+        "revenue_total": round(accepted_revenue, 2),
+        # Guest checkouts (no customer id): in the quarantine, not a defect of the file.
+        "rows_without_customer": guests.height,
+        "revenue_without_customer": round(guest_revenue, 2),
+        "revenue_share_without_customer": round(guest_revenue / (guest_revenue + accepted_revenue), 6)
+        if guest_revenue + accepted_revenue > 0
+        else 0.0,
         "rows_negative_revenue": int((accepted["revenue"] < 0).sum()),
         "rows_zero_revenue": int((accepted["revenue"] == 0).sum()),
         "duplicates_policy": params.duplicates,
@@ -375,21 +428,36 @@ def _report(
 def _check_rejects(
     report: dict[str, Any], quarantine: pl.DataFrame, params: IngestParams, source: str
 ) -> None:
-    rows_read, rejected = report["rows_read"], report["rows_quarantined"]
+    rows_read, guests = report["rows_read"], report["rows_without_customer"]
+    if guests > params.max_guest_share * rows_read:
+        guest_rows = quarantine.filter(pl.col("reason") == "missing_customer_id")[_ROW].head(5)
+        raise IngestError(
+            f"{source}: {guests} of {rows_read} rows ({guests / rows_read:.1%}) have no customer id, "
+            f"above ingest.max_guest_share = {params.max_guest_share} (e.g. rows "
+            f"{', '.join(map(str, guest_rows))}). "
+            f"Check ingest.columns.customer_id ({params.columns.customer_id!r}), or raise the limit."
+        )
+    if report["rows_accepted"] == 0 and guests == rows_read:
+        raise IngestError(
+            f"{source}: every one of the {rows_read} rows has no customer id; check "
+            f"ingest.columns.customer_id ({params.columns.customer_id!r})"
+        )
+    rejected = report["rows_quarantined"] - guests
     if rejected == 0:
         return
     share = rejected / rows_read
-    if rejected < rows_read and share <= params.max_reject_share:
+    if report["rows_accepted"] > 0 and share <= params.max_reject_share:
         return
+    defects = quarantine.filter(pl.col("reason") != "missing_customer_id")
     top = (
-        quarantine.group_by("reason")
+        defects.group_by("reason")
         .agg(pl.len().alias("n"), pl.col(_ROW).sort().head(5).alias("rows"))
         .sort(["n", "reason"], descending=[True, False])
         .head(3)
     )
     parts = [f"{r} ({n} rows, e.g. rows {', '.join(map(str, rows))})" for r, n, rows in top.iter_rows()]
     reasons = "; ".join(parts)
-    if rejected == rows_read:
+    if report["rows_accepted"] == 0:
         raise IngestError(
             f"{source}: every one of the {rows_read} rows was rejected: {reasons}. "
             "Check the column mapping (ingest.columns), ingest.date_format and ingest.delimiter."

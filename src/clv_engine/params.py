@@ -58,9 +58,13 @@ class ColumnMapping:
 
     customer_id: str = "customer_id"
     order_date: str = "order_date"
-    revenue: str = "revenue"
+    # Line revenue; or null with unit_price set: revenue = quantity x unit_price.
+    revenue: str | None = "revenue"
     order_id: str | None = None
+    # Optional: a mapped quantity column the file does not have is left out (ingest.json
+    # says so); an absent order_id stops the run with the fix.
     quantity: str | None = None
+    unit_price: str | None = None
 
     def mapped(self) -> dict[str, str]:
         """Canonical name -> source column, for the fields that are mapped."""
@@ -90,12 +94,26 @@ class IngestParams:
     # Identical rows (every column of the file equal): keep all, or keep the first and
     # quarantine the others with reason duplicate_row.
     duplicates: Literal["quarantine", "keep"] = "quarantine"
-    # The stage stops when more than this share of rows is quarantined.
+    # The stage stops when more than this share of rows is quarantined for a defect. Rows
+    # without a customer id (guest checkouts) are not defects: they are counted apart.
     max_reject_share: float = field(default=0.05, metadata=_limits(0.0, 1.0))
+    # The stage stops when more than this share of rows has no customer id.
+    max_guest_share: float = field(default=1.0, metadata=_limits(0.0, 1.0))
 
     def __post_init__(self) -> None:
         if not self.path.strip():
             raise ParamsError("ingest.path is empty: set it to the CSV or Parquet log to read")
+        cols = self.columns
+        if cols.revenue is None and (cols.unit_price is None or cols.quantity is None):
+            raise ParamsError(
+                "ingest.columns.revenue is null: map it to the line revenue column, or map "
+                "ingest.columns.unit_price and ingest.columns.quantity (revenue = quantity x unit_price)"
+            )
+        if cols.revenue is not None and cols.unit_price is not None:
+            raise ParamsError(
+                "ingest.columns maps both revenue and unit_price: set revenue: null to compute "
+                "revenue as quantity x unit_price, or unit_price: null to read revenue as it is"
+            )
         names = list(self.columns.mapped().values())
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:

@@ -69,6 +69,7 @@ class ReportInputs:
     total_low: float
     total_high: float
     origins: pl.DataFrame  # reports/plots/origins.csv: the backtest at every origin
+    ingest: dict[str, Any]  # reports/ingest.json
     pictures: dict[str, Path]
 
 
@@ -158,6 +159,14 @@ def render_report(inputs: ReportInputs) -> str:
         "backtest",
     )
     n_errors = len(md["level"]["past_origins"])
+    ing = inputs.ingest
+    guests = html.escape(
+        f"{ing['rows_without_customer']:,} of {ing['rows_read']:,} rows of the log had no customer id "
+        f"(guest checkouts, {ing['revenue_share_without_customer']:.1%} of the revenue): they cannot be "
+        "followed over time, so they are not in the forecast (they are in data/ingest/quarantine.csv)."
+        if ing.get("rows_without_customer")
+        else "Every row of the log had a customer id."
+    )
     origins = _table(
         inputs.origins.select(
             pl.col("cutoff").alias("forecast made"),
@@ -259,6 +268,7 @@ checked against what was then spent), plus the noise of {p.height:,} customers' 
 Fewer earlier dates make it wider. Per-customer {level:.0%} intervals are in
 clv_predictions.csv.</p>
 <p class="note" id="level">{level_note}</p>
+<p class="note" id="guests">{guests}</p>
 
 <h2>Is the forecast any good? Backtest</h2>
 <p>The whole pipeline was replayed on {bt["cutoff"]} using only data up to that day, and its
