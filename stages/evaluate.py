@@ -5,11 +5,11 @@ import argparse
 import numpy as np
 import polars as pl
 
-from clv_engine.evaluation import rolling_backtest
+from clv_engine.evaluation import no_backtest_reason, rolling_backtest
 from clv_engine.io import read_json, write_csv, write_json, write_parquet
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
-from clv_engine.timeline import resolve_as_of_for
+from clv_engine.timeline import DataRangeError, resolve_as_of_for
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +31,10 @@ def main(args: argparse.Namespace) -> str:
     orders = pl.read_parquet(args.orders)
     as_of = resolve_as_of_for(orders, params.as_of)
     horizon = read_json(args.selected)["horizon_months"]
-    rolling = rolling_backtest(orders, as_of, params, horizon, params.evaluate.origins, progress)
+    try:
+        rolling = rolling_backtest(orders, as_of, params, horizon, params.evaluate.origins, progress)
+    except DataRangeError as exc:
+        return _no_backtest(args, no_backtest_reason(orders, as_of, params, horizon), str(exc))
     result = rolling.newest
     report = {
         "backtest": {
@@ -63,6 +66,24 @@ def main(args: argparse.Namespace) -> str:
         f"{o['btyd']['mean_abs_bias']:.1%}), coverage {o['coverage']['min']:.1%}-{o['coverage']['max']:.1%}, "
         f"total inside its range at {o['total_inside_range_share']:.0%}"
     )
+
+
+def _no_backtest(args: argparse.Namespace, reason: str, detail: str) -> str:
+    """Too short a log: the outputs say so (empty tables), and the pipeline goes on."""
+    progress(f"{reason} ({detail})")
+    write_json({"backtest": None, "no_backtest": reason}, args.metrics)
+    empty = {
+        "deciles.csv": {"decile": pl.Int64, "mean_predicted": pl.Float64, "mean_actual": pl.Float64},
+        "gain.csv": {"customer_share": pl.Float64},
+        "predicted_vs_actual.csv": {"mean_predicted": pl.Float64, "mean_actual": pl.Float64},
+        "origins.csv": {"cutoff": pl.Date, "bias_model": pl.Float64, "bias_btyd": pl.Float64},
+    }
+    for name, schema in empty.items():
+        write_csv(pl.DataFrame(schema=schema), f"{args.plots_dir}/{name}")
+    write_csv(pl.DataFrame(schema={"customer_stage": pl.String}), args.segment_metrics)
+    write_csv(pl.DataFrame(schema={"lookback_months": pl.Int64}), args.window_grid)
+    write_parquet(pl.DataFrame(schema={"customer_id": pl.String, "model": pl.Float64}), args.predictions)
+    return reason
 
 
 def _predicted_vs_actual(predictions: pl.DataFrame, bins: int = 50) -> pl.DataFrame:

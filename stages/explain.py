@@ -54,6 +54,8 @@ def main(args: argparse.Namespace) -> str:
     write_csv(segment_importance(explanation, rows["customer_stage"]), args.segment_shap)
     drivers = customer_drivers(explanation, rows["customer_id"])
     write_parquet(drivers, args.drivers)
+    if not explanation.shap.any():
+        return "no SHAP values: the forecast comes from no boosted model (a constant or the textbook models)"
     top = ", ".join(importance["label"].head(3).to_list())
     return f"top drivers overall: {top}"
 

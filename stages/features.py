@@ -8,7 +8,7 @@ from clv_engine.dataset import customer_rows, training_set
 from clv_engine.io import read_json, write_json, write_parquet
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
-from clv_engine.timeline import DataRangeError, horizon_days, resolve_as_of_for
+from clv_engine.timeline import DataRangeError, horizon_days, resolve_as_of_for, training_cutoffs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,12 +29,22 @@ def main(args: argparse.Namespace) -> str:
         raise DataRangeError(
             f"{args.selected} was made for as_of {chosen['as_of']}, not {as_of}: rerun dvc repro"
         )
-    train = training_set(orders, as_of, lookback, horizon, params)
-    plan, sample, training = train.plan, train.sample, train.rows
-    progress(f"{len(plan.cutoffs)} training cutoffs: {', '.join(map(str, sorted(plan.cutoffs)))}")
-    if sample is not None:
-        progress(f"training on a seeded sample of {sample.len():,} customers (training.max_customers)")
     scoring, fits = customer_rows(orders, as_of, lookback, horizon, params.features, params.lifecycle)
+    if chosen.get("trainable", True):
+        train = training_set(orders, as_of, lookback, horizon, params)
+        plan, sample, training = train.plan, train.sample, train.rows
+        progress(f"{len(plan.cutoffs)} training cutoffs: {', '.join(map(str, sorted(plan.cutoffs)))}")
+        if sample is not None:
+            progress(f"training on a seeded sample of {sample.len():,} customers (training.max_customers)")
+    else:
+        # Too short a log to train on: no training rows (the train stage falls back).
+        progress(chosen["note"])
+        plan, sample = training_cutoffs(as_of, horizon, lookback, 0, 1, as_of), None
+        training = scoring.head(0).with_columns(
+            pl.lit(0.0).alias("label_revenue"),
+            pl.lit(False).alias("label_bought"),
+            pl.lit(0, dtype=pl.Int64).alias("horizon_days"),
+        )
     rows = dict(training.group_by("cutoff").len().sort("cutoff").iter_rows())
     report = {
         "as_of": as_of.isoformat(),
@@ -47,7 +57,11 @@ def main(args: argparse.Namespace) -> str:
         "training_rows_per_cutoff": {c.isoformat(): n for c, n in rows.items()},
         "training_rows": training.height,
         "training_customers_sampled": sample.len() if sample is not None else None,
-        "training_label_buyers_share": round(float(training["label_bought"].mean()), 6),
+        "training_label_buyers_share": round(float(training["label_bought"].mean()), 6)
+        if training.height
+        else None,
+        "trainable": chosen.get("trainable", True),
+        "untrainable_note": chosen.get("note", ""),
         "scoring_customers": scoring.height,
     }
     write_parquet(training, args.training)

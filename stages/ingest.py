@@ -23,6 +23,14 @@ def main(args: argparse.Namespace) -> str:
     write_parquet(result.transactions, args.transactions)
     write_csv(result.quarantine, args.quarantine)
     write_json(report, args.report)
+    if report["rows_without_customer"]:
+        progress(
+            f"{report['rows_without_customer']:,} rows without a customer id (guest checkouts, "
+            f"{report['revenue_share_without_customer']:.1%} of the revenue): kept in the quarantine, "
+            "not forecast"
+        )
+    for key, column in report["optional_columns_not_found"].items():
+        progress(f"ingest.columns.{key} = {column!r} is not in the file: left out (it is optional)")
     return (
         f"{report['rows_accepted']:,} rows accepted, {report['rows_quarantined']:,} quarantined, "
         f"{report['customers']:,} customers, {report['first_order_date']} to {report['last_order_date']}"

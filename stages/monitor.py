@@ -26,10 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> str:
     params = load_params(args.params)
     training = pl.read_parquet(args.training)
+    if training.height == 0:
+        return _no_reference(args, read_json(args.metadata))
     reference = training.filter(pl.col("cutoff") == training["cutoff"].max())
     current = pl.read_parquet(args.scores)
     backtest = pl.read_parquet(args.backtest)
-    backtest_gini = read_json(args.metrics)["model"]["normalized_gini"]
+    metrics = read_json(args.metrics)
+    backtest_gini = metrics["model"]["normalized_gini"] if metrics.get("backtest") else None
     validation_gini = read_json(args.metadata)["validation"]["out_of_sample"]["normalized_gini"]
     names, categorical = model_features(params)
     numeric = [n for n in names if n not in categorical]
@@ -38,6 +41,9 @@ def main(args: argparse.Namespace) -> str:
         f"current: {current.height:,}"
     )
     model = joblib.load(args.bundle)["model"]
+    # The predictions' reference: the backtest's, or without a backtest (too short a log) the
+    # model's own on the training population.
+    reference_predictions = backtest["model"].to_numpy() if backtest.height else model.predict(reference)
     shap = None
     if model.params.objective != "two_part":
         shap = (explain(model, reference).shap, explain(model, current).shap, model.features)
@@ -46,7 +52,7 @@ def main(args: argparse.Namespace) -> str:
     result = monitor(
         reference,
         current,
-        backtest["model"].to_numpy(),
+        reference_predictions,
         current["predicted_clv"].to_numpy(),
         numeric,
         categorical,
@@ -57,7 +63,10 @@ def main(args: argparse.Namespace) -> str:
     )
     write_csv(result.feature_drift, f"{args.out_dir}/feature_drift.csv")
     write_json(result.prediction_drift, f"{args.out_dir}/prediction_drift.json")
-    write_json(result.summary, f"{args.out_dir}/monitoring_summary.json")
+    summary = result.summary | (
+        {"no_backtest": metrics["no_backtest"]} if not metrics.get("backtest") else {}
+    )
+    write_json(summary, f"{args.out_dir}/monitoring_summary.json")
     if result.shap_drift is not None:
         write_csv(result.shap_drift, f"{args.out_dir}/shap_drift.csv")
     for reason in result.summary["reasons"]:
@@ -67,6 +76,30 @@ def main(args: argparse.Namespace) -> str:
     )
     drifted, checked = result.summary["features_drifted"], result.summary["features_checked"]
     return f"{drifted} of {checked} features drifted; {verdict}"
+
+
+def _no_reference(args: argparse.Namespace, metadata: dict) -> str:
+    """No model was trained (too short a log): there is no training population to compare with."""
+    reason = (
+        "no drift check: no model was trained, so there is no training population to compare the "
+        f"customers with ({metadata['validation']['method']})"
+    )
+    progress(reason)
+    write_csv(
+        pl.DataFrame(schema={"feature": pl.String, "drift": pl.Boolean}), f"{args.out_dir}/feature_drift.csv"
+    )
+    write_csv(pl.DataFrame(schema={"feature": pl.String}), f"{args.out_dir}/shap_drift.csv")
+    write_json({}, f"{args.out_dir}/prediction_drift.json")
+    summary = {
+        "retrain_recommended": False,
+        "reasons": [],
+        "decision": "a person decides whether to retrain; this stage never retrains",
+        "features_drifted": 0,
+        "features_checked": 0,
+        "no_reference": reason,
+    }
+    write_json(summary, f"{args.out_dir}/monitoring_summary.json")
+    return reason
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import polars as pl
 
 from clv_engine.io import read_json, write_text
 from clv_engine.params import load_params
-from clv_engine.report import ReportInputs, gain_and_calibration_png, render_report
+from clv_engine.report import ReportInputs, gain_and_calibration_png, message_png, render_report
 from clv_engine.stage import run_stage
 
 
@@ -27,9 +27,11 @@ def main(args: argparse.Namespace) -> str:
     forecast = read_json(rep / "forecast.json")
     low, high = forecast["total_lower"], forecast["total_upper"]
     gain_png = rep / "figures" / "backtest.png"
-    gain_and_calibration_png(
-        pl.read_csv(rep / "plots" / "gain.csv"), pl.read_csv(rep / "plots" / "deciles.csv"), gain_png
-    )
+    gain = pl.read_csv(rep / "plots" / "gain.csv")
+    if gain.height:
+        gain_and_calibration_png(gain, pl.read_csv(rep / "plots" / "deciles.csv"), gain_png)
+    else:  # no backtest on this log: the picture says so
+        message_png("No backtest: the log is too short at this horizon (see the report).", gain_png)
     inputs = ReportInputs(
         predictions=predictions,
         metadata=metadata,
@@ -43,6 +45,7 @@ def main(args: argparse.Namespace) -> str:
         total_high=high,
         origins=pl.read_csv(rep / "plots" / "origins.csv"),
         ingest=read_json(rep / "ingest.json"),
+        range_covers=forecast["range_covers"],
         pictures={
             "gain": gain_png,
             "segments": rep / "figures" / "segments.png",

@@ -25,12 +25,13 @@ def main(args: argparse.Namespace) -> str:
     rows = pl.read_parquet(args.scoring)
     progress(f"scoring {rows.height:,} customers at {bundle['as_of']} over {bundle['horizon_days']} days")
     predicted = model.predict(rows)
-    lower, upper = model.predict_interval(predicted)
+    lower, upper = model.predict_interval(predicted, rows)
     scores = rows.select("customer_id").with_columns(
         predicted_clv=predicted,
         clv_lower=lower,
         clv_upper=upper,
         p_active=model.predict_p_active(rows),
+        source=model.source(rows),
     )
     ranked = rank_customers(scores, params.score.tier_shares)
     out = ranked.join(rows, on="customer_id", how="left", maintain_order="left")
@@ -47,6 +48,7 @@ def main(args: argparse.Namespace) -> str:
             "total_lower": round(total * low, 2),
             "total_upper": round(total * high, 2),
             "interval_level": model.params.interval_level,
+            "range_covers": model.total_band_note_,
         },
         args.forecast,
     )

@@ -4,10 +4,12 @@ import argparse
 import dataclasses
 
 import joblib
+import numpy as np
 import polars as pl
 
 from clv_engine import metrics
 from clv_engine.evaluation import fit_forecast, model_features
+from clv_engine.fallback import BaselineForecaster
 from clv_engine.io import atomic_path, read_json, write_json
 from clv_engine.params import load_params
 from clv_engine.provenance import fingerprint, versions
@@ -29,13 +31,15 @@ def main(args: argparse.Namespace) -> str:
     params = load_params(args.params)
     training = pl.read_parquet(args.training)
     features_report = read_json(args.features_report)
-    progress(f"fitting the CLV model ({params.model.objective}) on {training.height:,} rows")
     orders = pl.read_parquet(args.orders)
     scoring = pl.read_parquet(args.scoring)
+    names, categorical = model_features(params)
+    if training.height == 0:
+        return _fallback(args, params, features_report, scoring, names)
+    progress(f"fitting the CLV model ({params.model.objective}) on {training.height:,} rows")
     forecast = fit_forecast(training, scoring, orders, features_report["horizon_months"], params, progress)
     model = forecast.model
     progress(f"{model.validation_}; {model.trees_} trees (revenue), {model.trees_buy_} (p_active)")
-    names, categorical = model_features(params)
     oos = model.oos_
     validation = metrics.rounded(metrics.regression_metrics(oos["actual"], oos["predicted"]))
     lower, upper = model.predict_interval(oos["predicted"])
@@ -96,6 +100,63 @@ def main(args: argparse.Namespace) -> str:
     write_json(metadata, args.metadata)
     gini = validation["normalized_gini"]
     return f"model bundle with {len(names)} features; out-of-sample normalized Gini {gini:.3f}"
+
+
+def _fallback(args, params, features_report, scoring, names) -> str:
+    """No training row (too short a log): the BG/NBD + Gamma-Gamma forecaster, said as such."""
+    reason = features_report["untrainable_note"] or "no training row"
+    progress(reason)
+    model = BaselineForecaster(names, params.model, features_report["horizon_days"], reason)
+    model.set_total_band(scoring)
+    model_params = dataclasses.asdict(params.model)
+    window = {key: features_report[key] for key in _WINDOW_KEYS}
+    with atomic_path(args.bundle) as tmp:
+        joblib.dump(
+            {
+                "model": model,
+                "features": names,
+                "categorical": [],
+                **window,
+                "params": model_params,
+                "versions": versions(),
+            },
+            tmp,
+            compress=3,
+        )
+    sources = dict(zip(*np.unique(model.source(scoring), return_counts=True), strict=True))
+    write_json(
+        {
+            **window,
+            "interval_level": params.model.interval_level,
+            "params": {
+                "model": model_params,
+                "training": dataclasses.asdict(params.training),
+                "seed": params.seed,
+            },
+            "training_data": {"rows": 0, "cutoffs": [], "sha256": fingerprint(args.training)},
+            "validation": {"method": model.validation_, "out_of_sample": None},
+            "trees": {"revenue": 0, "p_active": 0},
+            "level": {
+                "factor": 1.0,
+                "method": "fallback",
+                "p_active_log_odds_shift": 0.0,
+                "set_by": model.level_note_,
+                "season": "",
+                "past_origins": [],
+                "total_band": [round(b, 6) for b in model.total_band_],
+                "sampling_cv": None,
+            },
+            "fallback": {"reason": reason, "customers_by_source": {k: int(v) for k, v in sources.items()}},
+            "stack_weights": None,
+            "features": names,
+            "versions": versions(),
+        },
+        args.metadata,
+    )
+    return (
+        f"no model could be trained: BG/NBD + Gamma-Gamma for {sources.get('btyd', 0):,} customers, "
+        f"the naive rate for {sources.get('naive', 0):,}"
+    )
 
 
 if __name__ == "__main__":

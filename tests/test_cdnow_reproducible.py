@@ -29,6 +29,7 @@ FAST = {
     "model": {"iterations": 120, "learning_rate": 0.1, "early_stopping_rounds": 20},
     "cluster": {"k_max": 4, "max_fit_customers": 5000},
     "explain": {"interaction_sample": 50, "plot_sample": 1000},
+    "evaluate": {"origins": 2},
 }
 
 

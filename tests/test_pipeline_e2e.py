@@ -33,6 +33,7 @@ SMALL = {
     "training": {"n_cutoffs": 3, "spacing_months": 2},
     "model": {"iterations": 150, "learning_rate": 0.1, "early_stopping_rounds": 20},
     "cluster": {"k_max": 4},
+    "evaluate": {"origins": 3},
 }
 
 
@@ -89,6 +90,17 @@ def test_outputs_agree_with_each_other(project):
     assert (predictions["clv_lower"] <= predictions["predicted_clv"]).all()
     assert (predictions["predicted_clv"] <= predictions["clv_upper"]).all()
     assert (predictions["clv_lower"] >= 0).all()
+    assert set(predictions["source"]) == {"model"}
+    # the headline total and its range (reports/forecast.json)
+    forecast = json.loads((project / "reports" / "forecast.json").read_text())
+    assert forecast["customers"] == n
+    assert forecast["total"] == pytest.approx(predictions["predicted_clv"].sum(), rel=1e-4)
+    assert forecast["total_lower"] < forecast["total"] < forecast["total_upper"]
+    # the rolling backtest: every origin in the table and in metrics.json
+    origins = pl.read_csv(project / "reports" / "plots" / "origins.csv")
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert origins.height == metrics["origins"]["count"] == 3
+    assert metrics["origins"]["coverage"]["min"] <= metrics["interval"]["coverage"]
     # same segments in both files
     joined = predictions.join(segments, on="customer_id", suffix="_seg")
     assert (joined["business_segment"] == joined["business_segment_seg"]).all()

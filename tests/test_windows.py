@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import polars as pl
 import pytest
@@ -9,7 +10,6 @@ from tests.helpers import orders_of
 from clv_engine.orders import build_orders
 from clv_engine.params import parse_params
 from clv_engine.synth import SynthConfig, generate_transactions
-from clv_engine.timeline import DataRangeError
 from clv_engine.windows import composite_score, select_windows
 
 
@@ -59,9 +59,11 @@ def test_single_values_pin_and_skip_the_search(orders):
     assert grid["status"].to_list() == ["pinned"] and choice.horizon_days == 90
 
 
-def test_pinned_pair_that_does_not_fit_is_an_error(orders):
-    with pytest.raises(DataRangeError, match=r"no \(lookback, horizon\) pair fits.*needs history from"):
-        select_windows(orders, dt.date(2021, 6, 30), params(lookback_months=6, horizon_months=12))
+def test_pinned_pair_that_does_not_fit_falls_back_and_says_why(orders):
+    choice, _ = select_windows(orders, dt.date(2021, 6, 30), params(lookback_months=6, horizon_months=12))
+    assert not choice.trainable and (choice.lookback_months, choice.horizon_months) == (6, 12)
+    assert re.search(r"no \(lookback, horizon\) pair has a training cutoff.*needs history from", choice.note)
+    assert "BG/NBD + Gamma-Gamma forecast" in choice.note
 
 
 def test_min_customers_and_share_make_pairs_ineligible():
@@ -73,10 +75,9 @@ def test_min_customers_and_share_make_pairs_ineligible():
     orders = orders_of(rows)
     as_of = dt.date(2020, 12, 31)
     p = params(lookback_months=3, horizon_months=3, min_customers=11, min_share=0.6)
-    with pytest.raises(
-        DataRangeError, match=r"10 customers at 2020-09-30: fewer than windows\.min_customers \(11\)"
-    ):
-        select_windows(orders, as_of, p)
+    choice, _ = select_windows(orders, as_of, p)
+    assert not choice.trainable
+    assert re.search(r"10 customers at 2020-09-30: fewer than windows\.min_customers \(11\)", choice.note)
     for eligible in ({"min_customers": 10, "min_share": 0.6}, {"min_customers": 11, "min_share": 0.5}):
         _, grid = select_windows(orders, as_of, params(lookback_months=3, horizon_months=3, **eligible))
         assert grid.select("status", "customers", "share_of_base").row(0) == ("pinned", 10, 0.5)

@@ -44,6 +44,8 @@ __all__ = [
     "fit_clv",
     "fit_forecast",
     "model_features",
+    "no_backtest_reason",
+    "range_note",
     "rolling_backtest",
 ]
 
@@ -80,6 +82,19 @@ class Forecast:
     sampling_cv: float
 
 
+def range_note(n_errors: int) -> str:
+    """Plain words for what the range of the total covers."""
+    if n_errors == 0:
+        return (
+            "customer noise only: no earlier forecast date of this log has a realised horizon, so how "
+            "wrong the total can be is not measured; treat the range as too narrow"
+        )
+    return (
+        f"the errors of the same rule for the total at {n_errors} earlier forecast date(s) of this log, "
+        "plus the noise of the customers' choices; fewer dates give a wider range"
+    )
+
+
 def fit_forecast(
     train_rows: pl.DataFrame,
     rows: pl.DataFrame,
@@ -106,6 +121,7 @@ def fit_forecast(
     total = float(predicted.sum())
     low, high = total_range(total, plan.log_errors, params.model.interval_level, cv)
     model.total_band_ = (low / total, high / total) if total > 0 else (1.0, 1.0)
+    model.total_band_note_ = range_note(plan.log_errors.size)
     return Forecast(model, plan, predicted, lower, upper, total, low, high, cv)
 
 
@@ -155,6 +171,8 @@ def backtest(
         )
         progress(f"backtest cutoff {cutoff}: choosing the lookback on data up to {cutoff}")
         choice, grid = select_windows(history, cutoff, pinned, progress)
+        if not choice.trainable:
+            raise DataRangeError(choice.note)
         lookback_months = choice.lookback_months
     lookback = lookback_months
     train = training_set(history, cutoff, lookback, horizon_months, params)
@@ -251,6 +269,21 @@ def rolling_backtest(
             break  # older origins have even less history
     table = pl.DataFrame([origin_row(r) for r in results]).sort("cutoff")
     return RollingResult(newest, table, skipped, _rolling_summary(table))
+
+
+def no_backtest_reason(orders: pl.DataFrame, as_of: dt.date, params: Params, horizon_months: int) -> str:
+    """Why the log cannot be backtested at this horizon, and the history it would need."""
+    cutoff = cutoff_before(as_of, horizon_months)
+    shortest = min(params.windows.grid("lookback_months"))
+    training = cutoff_before(cutoff, horizon_months)
+    needed = add_months(training, -shortest) + dt.timedelta(days=1)
+    first = orders["order_date"].min()
+    return (
+        f"no backtest: the log starts {first}; a backtest at this horizon ({horizon_months} months, "
+        f"forecast made on {cutoff} and trained on a cutoff {horizon_months} months earlier with a "
+        f"{shortest}-month lookback) needs history from {needed}. The forecast itself ships; its "
+        "accuracy on this log cannot be measured yet."
+    )
 
 
 def origin_row(result: BacktestResult) -> dict[str, Any]:

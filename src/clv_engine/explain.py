@@ -185,7 +185,12 @@ def interactions(model: CLVModel, rows: pl.DataFrame, sample: int, seed: int, to
     value_model = model.value_model_
     if not hasattr(value_model, "get_feature_importance") or rows.height == 0:
         return pl.DataFrame(
-            schema={"feature_a": pl.String, "feature_b": pl.String, "mean_abs_interaction": pl.Float64}
+            schema={
+                "feature_a": pl.String,
+                "feature_b": pl.String,
+                "mean_abs_interaction": pl.Float64,
+                "reading": pl.String,
+            }
         )
     if rows.height > sample:
         rows = rows.sample(sample, seed=seed).sort("customer_id")

@@ -551,5 +551,12 @@ class CLVModel:
         """P(at least one purchase order in the horizon)."""
         return shift_log_odds(self._p_buy(self.buy_model_, frame), self.buy_shift_)
 
-    def predict_interval(self, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict_interval(
+        self, predicted: np.ndarray, frame: pl.DataFrame | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The calibrated band around ``predicted`` (``frame`` is not needed here)."""
         return self.intervals_.interval(predicted)
+
+    def source(self, frame: pl.DataFrame) -> np.ndarray:
+        """Which method made each forecast: the CLV model, for every customer."""
+        return np.full(frame.height, "model")

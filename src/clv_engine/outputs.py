@@ -17,6 +17,7 @@ PREDICTION_COLUMNS = (
     "clv_lower",
     "clv_upper",
     "p_active",
+    "source",
     "clv_rank",
     "clv_percentile",
     "clv_segment",

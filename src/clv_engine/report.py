@@ -23,7 +23,7 @@ import polars as pl
 from .evaluation import APPROACHES
 from .plots import save_png
 
-__all__ = ["ReportInputs", "gain_and_calibration_png", "render_report"]
+__all__ = ["ReportInputs", "gain_and_calibration_png", "message_png", "render_report"]
 
 _NAMES = {
     "model": "CLV model (CatBoost boosted from BG/NBD + Gamma-Gamma)",
@@ -31,6 +31,14 @@ _NAMES = {
     "naive_spend_rate": "Naive spend rate",
     "last_period": "Revenue of the last horizon-length period",
 }
+
+
+def message_png(text: str, target: str | Path) -> None:
+    """A small picture that says ``text`` (where a chart cannot be drawn)."""
+    fig, ax = plt.subplots(figsize=(8, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=11)
+    save_png(fig, target)
 
 
 def gain_and_calibration_png(gain: pl.DataFrame, deciles: pl.DataFrame, target: str | Path) -> None:
@@ -70,6 +78,7 @@ class ReportInputs:
     total_high: float
     origins: pl.DataFrame  # reports/plots/origins.csv: the backtest at every origin
     ingest: dict[str, Any]  # reports/ingest.json
+    range_covers: str  # reports/forecast.json: what the range of the total covers
     pictures: dict[str, Path]
 
 
@@ -125,12 +134,11 @@ img { max-width: 100%; background: #fff; border-radius: 6px; margin: 6px 0 }
 """
 
 
-def render_report(inputs: ReportInputs) -> str:
-    """The HTML text of the report."""
-    p, md, m = inputs.predictions, inputs.metadata, inputs.metrics
-    total = float(p["predicted_clv"].sum())
-    level = md["interval_level"]
-    active = float(p["p_active"].sum())
+def _backtest_section(inputs: ReportInputs, level: float) -> str:
+    """The backtest tables, or why there is no backtest on this log."""
+    m = inputs.metrics
+    if m.get("backtest") is None:
+        return f'<p class="alert" id="no-backtest">{html.escape(m["no_backtest"])}</p>'
     bt = m["backtest"]
     rows = []
     for name in APPROACHES:
@@ -158,15 +166,6 @@ def render_report(inputs: ReportInputs) -> str:
         },
         "backtest",
     )
-    n_errors = len(md["level"]["past_origins"])
-    ing = inputs.ingest
-    guests = html.escape(
-        f"{ing['rows_without_customer']:,} of {ing['rows_read']:,} rows of the log had no customer id "
-        f"(guest checkouts, {ing['revenue_share_without_customer']:.1%} of the revenue): they cannot be "
-        "followed over time, so they are not in the forecast (they are in data/ingest/quarantine.csv)."
-        if ing.get("rows_without_customer")
-        else "Every row of the log had a customer id."
-    )
     origins = _table(
         inputs.origins.select(
             pl.col("cutoff").alias("forecast made"),
@@ -190,6 +189,34 @@ def render_report(inputs: ReportInputs) -> str:
         },
         "origins",
     )
+    cov = m["interval"]["coverage"]
+    return f"""<p>The whole pipeline was replayed on {bt["cutoff"]} using only data up to that day, and its
+forecast compared with what {bt["customers"]:,} customers actually spent in the next
+{bt["horizon_days"]} days, beside the textbook models.</p>
+{backtest}
+<p>The {level:.0%} intervals held the actual for <b>{cov:.1%}</b> of customers.</p>
+<h3>At every backtest origin</h3>
+<p>The same replay at {inputs.origins.height} monthly forecast dates, so that every season the log
+allows is checked: the total against what was spent, whether it fell inside its {level:.0%}
+range, and the share of customers inside their intervals.</p>
+{origins}
+{_img(inputs.pictures["gain"], "gain curve and decile calibration")}"""
+
+
+def render_report(inputs: ReportInputs) -> str:
+    """The HTML text of the report."""
+    p, md = inputs.predictions, inputs.metadata
+    ing = inputs.ingest
+    guests = html.escape(
+        f"{ing['rows_without_customer']:,} of {ing['rows_read']:,} rows of the log had no customer id "
+        f"(guest checkouts, {ing['revenue_share_without_customer']:.1%} of the revenue): they cannot be "
+        "followed over time, so they are not in the forecast (they are in data/ingest/quarantine.csv)."
+        if ing.get("rows_without_customer")
+        else "Every row of the log had a customer id."
+    )
+    total = float(p["predicted_clv"].sum())
+    level = md["interval_level"]
+    active = float(p["p_active"].sum())
     tiers = (
         p.group_by("clv_segment")
         .agg(
@@ -202,7 +229,9 @@ def render_report(inputs: ReportInputs) -> str:
         .with_columns((pl.col("predicted revenue") / total).alias("share of revenue"))
     )
     mon = inputs.monitoring
-    if mon["retrain_recommended"]:
+    if mon.get("no_reference"):
+        drift = f'<div class="alert">{html.escape(mon["no_reference"])}</div>'
+    elif mon["retrain_recommended"]:
         items = "".join(f"<li>{html.escape(r)}</li>" for r in mon["reasons"])
         drift = f'<div class="alert"><b>Retraining recommended - a person decides.</b><ul>{items}</ul></div>'
     else:
@@ -240,7 +269,6 @@ def render_report(inputs: ReportInputs) -> str:
         "revenue_share",
     )
     pct = {"customer_share": ".1%", "revenue_share": ".1%", "share of revenue": ".1%", "p_active": ".1%"}
-    cov = m["interval"]["coverage"]
     level_note = html.escape(
         f"Level of the forecast (model.level = {md['params']['model']['level']}): {md['level']['set_by']}."
     )
@@ -262,26 +290,14 @@ months). Every number below comes from the pipeline's own outputs (data/outputs,
 <div class="v">{float(p.filter(pl.col("clv_percentile") > 90)["predicted_clv"].sum()) / total:.0%}</div>
 <div class="k">of predicted revenue</div></div>
 </div>
-<p class="note">The range says how wrong the total can be: it is the spread of the errors
-the same rule for the total made at {n_errors} earlier forecast dates of this log (each
-checked against what was then spent), plus the noise of {p.height:,} customers' choices.
-Fewer earlier dates make it wider. Per-customer {level:.0%} intervals are in
+<p class="note" id="range-covers">The range says how wrong the total can be. It covers
+{html.escape(inputs.range_covers)}. Per-customer {level:.0%} intervals are in
 clv_predictions.csv.</p>
 <p class="note" id="level">{level_note}</p>
 <p class="note" id="guests">{guests}</p>
 
 <h2>Is the forecast any good? Backtest</h2>
-<p>The whole pipeline was replayed on {bt["cutoff"]} using only data up to that day, and its
-forecast compared with what {bt["customers"]:,} customers actually spent in the next
-{bt["horizon_days"]} days, beside the textbook models.</p>
-{backtest}
-<p>The {level:.0%} intervals held the actual for <b>{cov:.1%}</b> of customers.</p>
-<h3>At every backtest origin</h3>
-<p>The same replay at {inputs.origins.height} monthly forecast dates, so that every season the log
-allows is checked: the total against what was spent, whether it fell inside its {level:.0%}
-range, and the share of customers inside their intervals.</p>
-{origins}
-{_img(inputs.pictures["gain"], "gain curve and decile calibration")}
+{_backtest_section(inputs, level)}
 
 <h2>Value tiers</h2>
 {_table(tiers, pct, "tiers")}

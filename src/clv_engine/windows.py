@@ -70,6 +70,10 @@ class WindowChoice:
     searched: bool
     score: float | None
     method: str
+    # False when no pair has a training cutoff in the log: the forecast falls back to the
+    # textbook models (src/clv_engine/fallback.py); ``note`` says why.
+    trainable: bool = True
+    note: str = ""
 
 
 def composite_score(gini: float, rho: float, decile_mape: float) -> float:
@@ -135,11 +139,26 @@ def select_windows(
     usable = [r for r in results if r.status in ("scored", "pinned")]
     if not usable:
         reasons = "; ".join(f"({r.lookback_months} m, {r.horizon_months} m): {r.reason}" for r in results)
-        raise DataRangeError(
-            f"no (lookback, horizon) pair fits this log up to as_of {as_of}: {reasons}. Use a longer log, "
-            "a later as_of, or shorter windows.lookback_months / windows.horizon_months, or fewer "
-            "training.n_cutoffs."
+        lookback, horizon = min(lookbacks), min(horizons)
+        note = (
+            f"no (lookback, horizon) pair has a training cutoff in this log up to as_of {as_of} "
+            f"({reasons}): every customer gets the BG/NBD + Gamma-Gamma forecast (the naive spend rate "
+            "where BG/NBD cannot be fitted). A longer log, a later as_of or a shorter "
+            "windows.horizon_months would let the model learn."
         )
+        progress(note)
+        choice = WindowChoice(
+            lookback_months=lookback,
+            horizon_months=horizon,
+            horizon_days=horizon_days(as_of, horizon),
+            as_of=as_of.isoformat(),
+            searched=not pinned,
+            score=None,
+            method=method,
+            trainable=False,
+            note=note,
+        )
+        return choice, grid
     best = min(usable, key=lambda r: (-(r.score or 0.0), r.horizon_months, r.lookback_months))
     choice = WindowChoice(
         lookback_months=best.lookback_months,
