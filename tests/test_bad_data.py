@@ -11,6 +11,7 @@ import pytest
 from clv_engine.dataset import customer_rows, training_set
 from clv_engine.errors import UserError
 from clv_engine.evaluation import fit_clv
+from clv_engine.fallback import BaselineForecaster
 from clv_engine.ingest import validate_log
 from clv_engine.orders import build_orders
 from clv_engine.params import IngestParams, parse_params
@@ -40,15 +41,20 @@ def run_engine(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
     orders = build_orders(tx.with_columns(pl.col("order_id").cast(pl.String)))
     as_of = resolve_as_of_for(orders, None)
     choice, _ = select_windows(orders, as_of, PARAMS)
-    model = fit_clv(
-        training_set(orders, as_of, choice.lookback_months, choice.horizon_months, PARAMS).rows, PARAMS
-    )
     rows_at, _ = customer_rows(
         orders, as_of, choice.lookback_months, choice.horizon_months, PARAMS.features, PARAMS.lifecycle
     )
+    if choice.trainable:
+        model = fit_clv(
+            training_set(orders, as_of, choice.lookback_months, choice.horizon_months, PARAMS).rows, PARAMS
+        )
+    else:  # as the train stage does: the textbook models
+        model = BaselineForecaster([], PARAMS.model, choice.horizon_days, choice.note)
     predicted = model.predict(rows_at)
-    lower, upper = model.predict_interval(predicted)
-    return rows_at.select("customer_id").with_columns(predicted_clv=predicted, lower=lower, upper=upper)
+    lower, upper = model.predict_interval(predicted, rows_at)
+    return rows_at.select("customer_id").with_columns(
+        predicted_clv=predicted, lower=lower, upper=upper, source=model.source(rows_at)
+    )
 
 
 def monthly(
@@ -87,10 +93,14 @@ def test_all_one_time_buyers_still_score():
     check_sane(run_engine(rows))
 
 
-def test_every_order_on_one_day_is_too_short():
+def test_every_order_on_one_day_gets_the_naive_rate():
     rows = [(f"c{i:03d}", "2021-03-01", 10.0 + i) for i in range(200)]
-    with pytest.raises(UserError, match=r"no \(lookback, horizon\) pair fits"):
-        run_engine(rows)
+    scored = run_engine(rows)
+    # No repeat buyer: BG/NBD cannot be fitted, so every customer gets the naive spend rate
+    # (revenue / (tenure + 1) x horizon days; tenure 0 on the day of the only orders).
+    assert set(scored["source"]) == {"naive"}
+    check_sane(scored)
+    assert scored["predicted_clv"][0] == pytest.approx(10.0 * 92)
 
 
 def test_only_returns_are_too_little_to_learn_from():
@@ -114,13 +124,14 @@ def test_unicode_ids_with_spaces_are_kept_exactly():
     )
 
 
-def test_log_too_short_for_any_pair():
+def test_log_too_short_for_any_pair_falls_back_to_btyd():
     rows = [
         (r[0], (dt.date(2021, 1, 1) + dt.timedelta(days=i % 40)).isoformat(), r[2])
         for i, r in enumerate(healthy_base(150))
     ]
-    with pytest.raises(UserError, match=r"no \(lookback, horizon\) pair fits.*the log starts"):
-        run_engine(rows)
+    scored = run_engine(rows)
+    assert set(scored["source"]) <= {"btyd", "naive"} and "btyd" in set(scored["source"])
+    check_sane(scored)
 
 
 def test_holdout_with_no_buyers_gives_zero_labels_not_a_crash():

@@ -112,7 +112,9 @@ def fit_forecast(
     """
     say = progress or (lambda _msg: None)
     model = fit_clv(train_rows, params, progress)
-    plan = plan_level(orders, rows, horizon_months, params.model.level, params.lifecycle, history)
+    plan = plan_level(
+        orders, rows, horizon_months, params.model.level, params.lifecycle, history, params.seed
+    )
     model.anchor_level(rows, plan.target_total, plan.note, plan.log_errors)
     say(f"level of the forecast: {model.level_note_}")
     predicted = model.predict(rows)
@@ -246,8 +248,18 @@ def rolling_backtest(
     Raises :class:`DataRangeError` when not even the newest origin can be backtested.
     """
     orders = orders.filter(pl.col("order_date") <= as_of)
-    history = level_history(orders, as_of, horizon_months, params.lifecycle)
+    history = level_history(orders, as_of, horizon_months, params.lifecycle, seed=params.seed)
     newest = backtest(orders, as_of, params, horizon_months, progress, level_history_=history)
+    # Older origins: the same path with a smaller model (fewer customers, at most the newest
+    # origin's trees), so that many origins stay affordable on a large log.
+    e = params.evaluate
+    older = dataclasses.replace(
+        params,
+        training=dataclasses.replace(
+            params.training, max_customers=min(params.training.max_customers, e.older_max_customers)
+        ),
+        model=dataclasses.replace(params.model, iterations=max(newest.model.trees_, 50)),
+    )
     results, skipped = [newest], []
     for k in range(1, n_origins):
         cutoff = cutoff_before(add_months(as_of, -k), horizon_months)
@@ -256,7 +268,7 @@ def rolling_backtest(
                 backtest(
                     orders,
                     as_of,
-                    params,
+                    older,
                     horizon_months,
                     progress,
                     cutoff=cutoff,

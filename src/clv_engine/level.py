@@ -38,6 +38,7 @@ import polars as pl
 from scipy import stats
 
 from .baselines import add_btyd_columns
+from .dataset import sample_customers
 from .features import customer_table
 from .params import FeatureParams, LifecycleParams
 from .season import SeasonFit, fit_season
@@ -56,6 +57,8 @@ __all__ = [
 
 #: Origins before this many months of log have too young a base to fit BG/NBD on.
 MIN_HISTORY_MONTHS = 3
+#: Customers the level history is computed on (a seeded sample beyond): ratios, not totals.
+HISTORY_MAX_CUSTOMERS = 50_000
 #: Newest realised origins whose ratios set a seasonless level, or the trend of a seasonal one.
 RECENT_ORIGINS = 3
 
@@ -66,16 +69,23 @@ def level_history(
     horizon_months: int,
     rules: LifecycleParams,
     min_history_months: int = MIN_HISTORY_MONTHS,
+    max_customers: int = HISTORY_MAX_CUSTOMERS,
+    seed: int = 0,
 ) -> pl.DataFrame:
     """One row per monthly origin realised by ``end`` (see the module docstring).
 
-    Columns: cutoff, customers, btyd_total, realized_total, last_year_total (null where the
-    log does not cover that window), sorted by cutoff. ``orders`` may extend past ``end``:
-    nothing after ``end`` is read.
+    Columns: cutoff, customers, btyd_total, season_btyd_total (null without a season),
+    realized_total, sorted by cutoff. ``orders`` may extend past ``end``: nothing after
+    ``end`` is read. The history is read for its ratios (realised / forecast), so on a
+    large log it is taken on a seeded sample of ``max_customers`` customers known at
+    ``end`` (totals then describe the sample).
     """
     orders = orders.filter(pl.col("order_date") <= end)
     if orders.height == 0:
         return _empty_history()
+    sample = sample_customers(orders, end, max_customers, seed)
+    if sample is not None:
+        orders = orders.filter(pl.col("customer_id").is_in(sample.implode()))
     first = orders["order_date"].min()
     earliest = add_months(first, min_history_months)
     rows = []
@@ -271,6 +281,7 @@ def plan_level(
     mode: str,
     rules: LifecycleParams,
     history: pl.DataFrame | None = None,
+    seed: int = 0,
 ) -> LevelPlan:
     """The level at the cutoff of ``rows`` (the customer table with its BTYD columns).
 
@@ -282,7 +293,7 @@ def plan_level(
     cutoff = rows["cutoff"].max()
     orders = orders.filter(pl.col("order_date") <= cutoff)
     if history is None:
-        history = level_history(orders, cutoff, horizon_months, rules)
+        history = level_history(orders, cutoff, horizon_months, rules, seed=seed)
     realised = [add_months(c, horizon_months) <= cutoff for c in history["cutoff"]]
     history = history.filter(pl.Series(realised, dtype=pl.Boolean))
     plain = _total(rows["btyd_expected_revenue"])

@@ -291,6 +291,9 @@ class EvaluateParams:
     # Monthly origins, the newest as_of - horizon; older ones reuse its lookback. Fewer are
     # run when the log is too short for them (said in metrics.json).
     origins: int = field(default=6, metadata=_limits(1, 36))
+    # Older origins train on at most this many customers and at most the newest origin's
+    # trees (a smaller model: the origins are there for bias, coverage and the range).
+    older_max_customers: int = field(default=10_000, metadata=_limits(100))
 
 
 @dataclass(frozen=True)
