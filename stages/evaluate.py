@@ -16,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--orders", required=True)
     parser.add_argument("--selected", required=True, help="the production window choice (for the horizon)")
     parser.add_argument("--metrics", required=True)
+    parser.add_argument("--level-history", required=True, help="features stage: the level's past origins")
     parser.add_argument("--plots-dir", required=True)
     parser.add_argument("--segment-metrics", required=True)
     parser.add_argument("--predictions", required=True, help="backtest predictions (Parquet, for monitoring)")
@@ -32,7 +33,15 @@ def main(args: argparse.Namespace) -> str:
     as_of = resolve_as_of_for(orders, params.as_of)
     horizon = read_json(args.selected)["horizon_months"]
     try:
-        rolling = rolling_backtest(orders, as_of, params, horizon, params.evaluate.origins, progress)
+        rolling = rolling_backtest(
+            orders,
+            as_of,
+            params,
+            horizon,
+            params.evaluate.origins,
+            progress,
+            pl.read_parquet(args.level_history),
+        )
     except DataRangeError as exc:
         return _no_backtest(args, no_backtest_reason(orders, as_of, params, horizon), str(exc))
     result = rolling.newest

@@ -6,6 +6,7 @@ import polars as pl
 
 from clv_engine.dataset import customer_rows, training_set
 from clv_engine.io import read_json, write_json, write_parquet
+from clv_engine.level import level_history
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
 from clv_engine.timeline import DataRangeError, horizon_days, resolve_as_of_for, training_cutoffs
@@ -17,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--training", required=True, help="stacked training rows (Parquet)")
     parser.add_argument("--scoring", required=True, help="customer table at as_of (Parquet)")
     parser.add_argument("--report", required=True)
+    parser.add_argument(
+        "--level-history", required=True, help="the level's monthly origins (Parquet; train and evaluate)"
+    )
 
 
 def main(args: argparse.Namespace) -> str:
@@ -64,6 +68,9 @@ def main(args: argparse.Namespace) -> str:
         "untrainable_note": chosen.get("note", ""),
         "scoring_customers": scoring.height,
     }
+    progress("level history: BG/NBD + GG against what was spent, at every monthly origin")
+    history = level_history(orders, as_of, horizon, params.lifecycle, seed=params.seed)
+    write_parquet(history, args.level_history)
     write_parquet(training, args.training)
     write_parquet(scoring, args.scoring)
     write_json(report, args.report)

@@ -21,6 +21,7 @@ _WINDOW_KEYS = ("as_of", "lookback_months", "horizon_months", "horizon_days", "b
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--training", required=True)
     parser.add_argument("--orders", required=True, help="the log's orders: the level learns the calendar")
+    parser.add_argument("--level-history", required=True, help="features stage: the level's past origins")
     parser.add_argument("--scoring", required=True, help="customers at as_of: the level is set on them")
     parser.add_argument("--features-report", required=True)
     parser.add_argument("--bundle", required=True, help="the model bundle (joblib, one file)")
@@ -37,7 +38,10 @@ def main(args: argparse.Namespace) -> str:
     if training.height == 0:
         return _fallback(args, params, features_report, scoring, names)
     progress(f"fitting the CLV model ({params.model.objective}) on {training.height:,} rows")
-    forecast = fit_forecast(training, scoring, orders, features_report["horizon_months"], params, progress)
+    history = pl.read_parquet(args.level_history)
+    forecast = fit_forecast(
+        training, scoring, orders, features_report["horizon_months"], params, progress, history
+    )
     model = forecast.model
     progress(f"{model.validation_}; {model.trees_} trees (revenue), {model.trees_buy_} (p_active)")
     oos = model.oos_

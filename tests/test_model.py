@@ -184,3 +184,11 @@ def test_interval_calibrator_with_level_errors_widens_and_recentres():
     shipped = predicted * 0.8
     lower, upper = wide.interval(shipped)
     assert 0.86 <= np.mean((lower <= actual) & (actual <= upper)) <= 0.96
+
+
+def test_interval_bins_hold_enough_customers():
+    rng = np.random.default_rng(2)
+    predicted = rng.gamma(1.0, 20.0, 1_000)
+    actual = predicted * rng.gamma(2.0, 0.5, predicted.size)
+    cal = IntervalCalibrator(level=0.9, n_bins=10).fit(predicted, actual)
+    assert cal.edges_.size + 1 == 1_000 // 200  # 5 bins of 200, not 10 of 100

@@ -82,21 +82,27 @@ def btyd_clock(
 
 
 def add_btyd_columns(
-    table: pl.DataFrame, horizon_days: int, season: SeasonFit | None = None
+    table: pl.DataFrame,
+    horizon_days: int,
+    season: SeasonFit | None = None,
+    beta_geo_start: tuple[float, ...] | None = None,
+    gamma_gamma: GammaGammaFit | None = None,
 ) -> tuple[pl.DataFrame, BtydFits]:
     """Fit BG/NBD + Gamma-Gamma on a customer table; add :data:`BTYD_COLUMNS`, :data:`BTYD_P_PURCHASE`.
 
     When the data cannot support a fit (no repeat buyer, fewer than two repeat buyers with
     positive spend), the columns fall back to what is knowable and ``note`` says so:
     no BG/NBD -> p_alive 1, purchases and p_purchase null; no Gamma-Gamma -> spend = the customer's
-    average order value, else the base's.
+    average order value, else the base's. ``beta_geo_start`` starts the BG/NBD search (a fit
+    at a neighbouring cutoff); ``gamma_gamma`` reuses a Gamma-Gamma fit on the same table
+    (it does not depend on time).
     """
     x = table["frequency"].to_numpy().astype(np.float64)
     t_x, big_t, horizon = btyd_clock(table, horizon_days, season)
     notes = []
     bg: BetaGeoFit | None = None
     if (x > 0).any() and (big_t > 0).any():
-        bg = fit_beta_geo(x, t_x, big_t)
+        bg = fit_beta_geo(x, t_x, big_t, beta_geo_start or (1.0, 1.0, 1.0, 1.0))
         purchases = bg.expected_purchases(x, t_x, big_t, horizon)
         p_alive = bg.p_alive(x, t_x, big_t)
         p_purchase = bg.p_purchase(x, t_x, big_t, horizon)
@@ -107,7 +113,7 @@ def add_btyd_columns(
         p_purchase = np.full(x.size, np.nan)
     gg: GammaGammaFit | None = None
     try:
-        gg = fit_gamma_gamma(x, table["mean_repeat_spend"].to_numpy())
+        gg = gamma_gamma or fit_gamma_gamma(x, table["mean_repeat_spend"].to_numpy())
         spend = gg.expected_spend(x, table["mean_repeat_spend"].to_numpy())
         if gg.q <= 1:
             notes.append(

@@ -242,13 +242,17 @@ def rolling_backtest(
     horizon_months: int,
     n_origins: int,
     progress: Callable[[str], None] = lambda _msg: None,
+    history: pl.DataFrame | None = None,
 ) -> RollingResult:
     """:func:`backtest` at ``n_origins`` monthly origins, newest ``as_of - H`` (module docstring).
 
-    Raises :class:`DataRangeError` when not even the newest origin can be backtested.
+    ``history``: :func:`clv_engine.level.level_history` up to ``as_of`` (the features
+    stage's), computed here when not given. Raises :class:`DataRangeError` when not even
+    the newest origin can be backtested.
     """
     orders = orders.filter(pl.col("order_date") <= as_of)
-    history = level_history(orders, as_of, horizon_months, params.lifecycle, seed=params.seed)
+    if history is None:
+        history = level_history(orders, as_of, horizon_months, params.lifecycle, seed=params.seed)
     newest = backtest(orders, as_of, params, horizon_months, progress, level_history_=history)
     # Older origins: the same path with a smaller model (fewer customers, at most the newest
     # origin's trees), so that many origins stay affordable on a large log.

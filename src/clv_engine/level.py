@@ -41,7 +41,7 @@ from .baselines import add_btyd_columns
 from .dataset import sample_customers
 from .features import customer_table
 from .params import FeatureParams, LifecycleParams
-from .season import SeasonFit, fit_season
+from .season import fit_season
 from .timeline import add_months, cutoff_before, horizon_days, labels
 
 __all__ = [
@@ -58,7 +58,7 @@ __all__ = [
 #: Origins before this many months of log have too young a base to fit BG/NBD on.
 MIN_HISTORY_MONTHS = 3
 #: Customers the level history is computed on (a seeded sample beyond): ratios, not totals.
-HISTORY_MAX_CUSTOMERS = 50_000
+HISTORY_MAX_CUSTOMERS = 20_000
 #: Newest realised origins whose ratios set a seasonless level, or the trend of a seasonal one.
 RECENT_ORIGINS = 3
 
@@ -88,13 +88,16 @@ def level_history(
         orders = orders.filter(pl.col("customer_id").is_in(sample.implode()))
     first = orders["order_date"].min()
     earliest = add_months(first, min_history_months)
-    rows = []
+    origins = []
     for k in range(1000):
         origin = cutoff_before(add_months(end, -k), horizon_months)
         if origin < earliest:
             break
-        rows.append(_origin_row(orders, origin, horizon_months, rules))
-    rows.reverse()
+        origins.append(origin)
+    rows, start = [], None
+    for origin in reversed(origins):  # oldest first: each BG/NBD fit starts from the last
+        row, start = _origin_row(orders, origin, horizon_months, rules, start)
+        rows.append(row)
     return pl.DataFrame(rows, schema=_SCHEMA, orient="row") if rows else _empty_history()
 
 
@@ -111,19 +114,6 @@ def _empty_history() -> pl.DataFrame:
     return pl.DataFrame(schema=_SCHEMA)
 
 
-def btyd_total(
-    orders: pl.DataFrame,
-    cutoff: dt.date,
-    horizon_months: int,
-    rules: LifecycleParams,
-    season: SeasonFit | None = None,
-) -> float | None:
-    """The BG/NBD + Gamma-Gamma total over the customers known at ``cutoff`` (nulls as 0)."""
-    table = customer_table(orders, cutoff, 1, horizon_months, FeatureParams(), rules)
-    rows, _ = add_btyd_columns(table, horizon_days(cutoff, horizon_months), season)
-    return _total(rows["btyd_expected_revenue"])
-
-
 def _total(revenue: pl.Series) -> float | None:
     """The sum of a BTYD forecast (nulls as 0); None when BG/NBD gave none for most customers
     (a degenerate fit: no dropout, a -> 0)."""
@@ -133,17 +123,32 @@ def _total(revenue: pl.Series) -> float | None:
     return float(revenue.fill_null(0.0).clip(lower_bound=0.0).sum())
 
 
-def _origin_row(orders: pl.DataFrame, cutoff: dt.date, horizon_months: int, rules: LifecycleParams) -> tuple:
+def _origin_row(
+    orders: pl.DataFrame,
+    cutoff: dt.date,
+    horizon_months: int,
+    rules: LifecycleParams,
+    start: tuple[float, ...] | None,
+) -> tuple[tuple, tuple[float, ...] | None]:
+    """The history row at ``cutoff``, and the BG/NBD parameters to start the next fit from."""
     days = horizon_days(cutoff, horizon_months)
     realized = labels(orders, cutoff, days, floor_at_zero=True)
     season = fit_season(orders, cutoff, horizon_months)
-    return (
+    table = customer_table(orders, cutoff, 1, horizon_months, FeatureParams(), rules)
+    plain, fits = add_btyd_columns(table, days, beta_geo_start=start)
+    seasonal = None
+    if season.seasonal:
+        rescored, _ = add_btyd_columns(table, days, season, start, fits.gamma_gamma)
+        seasonal = _total(rescored["btyd_expected_revenue"])
+    bg = fits.beta_geo
+    row = (
         cutoff,
         realized.height,
-        btyd_total(orders, cutoff, horizon_months, rules) or 0.0,
-        btyd_total(orders, cutoff, horizon_months, rules, season) if season.seasonal else None,
+        _total(plain["btyd_expected_revenue"]) or 0.0,
+        seasonal,
         float(realized["label_revenue"].sum()),
     )
+    return row, (bg.r, bg.alpha, bg.a, bg.b) if bg else start
 
 
 @dataclass(frozen=True)

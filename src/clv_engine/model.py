@@ -63,6 +63,8 @@ __all__ = [
 ]
 
 _MIN_TREES = 50
+#: Out-of-sample customers an interval bin needs at least (IntervalCalibrator).
+MIN_BIN_CUSTOMERS = 200
 _LOG_EVERY = 200  # CatBoost iterations between progress lines
 _OFFSET_FLOOR = 0.01  # currency: the smallest BTYD forecast the log offset takes
 
@@ -193,7 +195,10 @@ class IntervalCalibrator:
         """
         predicted = np.maximum(np.asarray(predicted, dtype=float), 1e-9)
         actual = np.asarray(actual, dtype=float)
-        self.edges_ = np.unique(np.quantile(predicted, np.linspace(0, 1, self.n_bins + 1)[1:-1]))
+        # A bin's quantile from a few dozen customers swings from one season to the next:
+        # at least MIN_BIN_CUSTOMERS per bin (fewer bins on a small log).
+        bins_wanted = max(1, min(self.n_bins, predicted.size // MIN_BIN_CUSTOMERS))
+        self.edges_ = np.unique(np.quantile(predicted, np.linspace(0, 1, bins_wanted + 1)[1:-1]))
         bins = np.searchsorted(self.edges_, predicted, side="right")
         ratio = actual / predicted
         errors = None if level_log_errors is None else np.asarray(level_log_errors, dtype=float)
