@@ -290,10 +290,11 @@ class EvaluateParams:
 
     # Monthly origins, the newest as_of - horizon; older ones reuse its lookback. Fewer are
     # run when the log is too short for them (said in metrics.json).
-    origins: int = field(default=6, metadata=_limits(1, 36))
-    # Older origins train on at most this many customers and at most the newest origin's
-    # trees (a smaller model: the origins are there for bias, coverage and the range).
-    older_max_customers: int = field(default=10_000, metadata=_limits(100))
+    origins: int = field(default=12, metadata=_limits(1, 36))
+    # Older origins are trained and scored on a seeded sample of at most this many customers
+    # known at the origin, with at most the newest origin's trees: they are there for bias,
+    # coverage and the range of the total, which a sample measures.
+    older_max_customers: int = field(default=25_000, metadata=_limits(100))
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,7 @@ def _backtest_section(inputs: ReportInputs, level: float) -> str:
     origins = _table(
         inputs.origins.select(
             pl.col("cutoff").alias("forecast made"),
+            pl.col("customers").alias("customers scored"),
             pl.col("actual_total").alias("actual total"),
             pl.col("total").alias("forecast total"),
             pl.col("bias_model").alias("bias"),
@@ -179,6 +180,7 @@ def _backtest_section(inputs: ReportInputs, level: float) -> str:
             pl.col("coverage").alias("customers inside intervals"),
         ),
         {
+            "customers scored": ",",
             "actual total": ",.0f",
             "forecast total": ",.0f",
             "range from": ",.0f",
@@ -198,7 +200,9 @@ forecast compared with what {bt["customers"]:,} customers actually spent in the 
 <h3>At every backtest origin</h3>
 <p>The same replay at {inputs.origins.height} monthly forecast dates, so that every season the log
 allows is checked: the total against what was spent, whether it fell inside its {level:.0%}
-range, and the share of customers inside their intervals.</p>
+range, and the share of customers inside their intervals. Older dates are run on a seeded
+sample of customers with a smaller model (their totals are the sample's; bias and coverage
+are what the sample measures).</p>
 {origins}
 {_img(inputs.pictures["gain"], "gain curve and decile calibration")}"""
 
