@@ -31,15 +31,26 @@ HISTORY = _history(
 )
 
 
-def test_seasonal_level_is_the_seasonal_total_times_the_recent_ratio():
-    # At 2022-07-31 with a 3-month horizon, origins up to 2022-04-30 are realised: the
-    # three newest seasonal ones have ratios 100/80, 110/100, 40/50.
+def test_a_ratio_that_has_not_proved_itself_is_not_applied():
+    # At 2022-07-31 with a 3-month horizon, origins up to 2022-04-30 are realised, but none
+    # of them had a ratio of its own to be tried with: the seasonal total ships as it is.
     level = forecast_level(HISTORY, dt.date(2022, 7, 31), 3, 1000.0, 500.0, "a season")
-    expected = math.exp(np.mean(np.log([100 / 80, 110 / 100, 40 / 50])))
-    assert level.method == "seasonal"
+    assert level.method == "seasonal" and level.ratio == 1.0 and level.total == 500.0
+    assert "has not beaten the uncorrected total" in level.note
+
+
+STEADY = _history(
+    [(dt.date(2022, m, 28), 100, 100.0, 80.0, 100.0 + m) for m in range(1, 11)]
+)  # the seasonal total runs about 25% low, month after month
+
+
+def test_a_ratio_that_beat_the_plain_total_is_applied():
+    level = forecast_level(STEADY, dt.date(2022, 12, 31), 3, 1000.0, 500.0, "a season")
+    # the three newest realised origins (2022-07-28 .. 2022-09-28): ratios 107/80, 108/80, 109/80
+    expected = math.exp(np.mean(np.log([107 / 80, 108 / 80, 109 / 80])))
     assert level.ratio == pytest.approx(expected, abs=5e-5)
     assert level.total == pytest.approx(500.0 * level.ratio)
-    assert "2022-02-28 to 2022-04-30" in level.note
+    assert "2022-07-28 to 2022-09-28" in level.note
 
 
 def test_without_a_season_the_level_is_the_btyd_total():
@@ -53,12 +64,15 @@ def test_nothing_realised_yet_means_no_correction():
 
 
 def test_level_errors_replay_the_rule_on_the_past_only():
-    errors = level_errors(HISTORY, 3)
-    row = errors.filter(pl.col("cutoff") == dt.date(2022, 5, 31)).row(0, named=True)
-    # At 2022-05-31 only 2022-02-28 is realised (2022-02-28 + 3 months = 2022-05-31).
-    assert row["method"] == "seasonal"
-    assert row["forecast"] == pytest.approx(100.0 * 1.25)
-    assert row["log_error"] == pytest.approx(math.log(125.0 / 100.0))
+    errors = level_errors(STEADY, 3)
+    # At 2022-04-28 nothing seasonal is realised yet (2022-01-28 + 3 months = 2022-04-28 is,
+    # but it has no trial of its own): the plain seasonal total, 80 against 104 spent.
+    row = errors.filter(pl.col("cutoff") == dt.date(2022, 4, 28)).row(0, named=True)
+    assert row["method"] == "seasonal" and row["forecast"] == pytest.approx(80.0)
+    assert row["log_error"] == pytest.approx(math.log(80.0 / 104.0))
+    # Later the ratio has beaten the plain total twice and is applied: errors shrink.
+    late = errors.filter(pl.col("cutoff") == dt.date(2022, 10, 28))["log_error"][0]
+    assert abs(late) < abs(math.log(80.0 / 110.0)) / 5
 
 
 def test_total_range_contains_the_total_and_narrows_with_more_origins():

@@ -57,6 +57,10 @@ __all__ = [
 
 #: Origins before this many months of log have too young a base to fit BG/NBD on.
 MIN_HISTORY_MONTHS = 3
+#: Errors of the same level rule the range needs before it stops borrowing other rules' errors.
+MIN_SAME_METHOD_ERRORS = 3
+#: Past origins at which the ratio correction must have been tried before it ships.
+MIN_RATIO_TRIALS = 2
 #: Customers the level history is computed on (a seeded sample beyond): ratios, not totals.
 HISTORY_MAX_CUSTOMERS = 20_000
 #: Newest realised origins whose ratios set a seasonless level, or the trend of a seasonal one.
@@ -186,22 +190,13 @@ def forecast_level(
             "btyd",
             f"the BG/NBD + Gamma-Gamma total ({season_note or 'no season'}; no season, no trend)",
         )
-    realised = [add_months(c, horizon_months) <= cutoff for c in history["cutoff"]]
-    usable = (
-        history.filter(pl.Series(realised, dtype=pl.Boolean))
-        .filter((pl.col("season_btyd_total") > 0) & (pl.col("realized_total") > 0))
-        .sort("cutoff")
-        .tail(RECENT_ORIGINS)
-    )
-    ratio, how = 1.0, "no earlier seasonal origin is realised yet to correct it"
-    if usable.height:
-        log_ratio = np.log(usable["realized_total"].to_numpy() / usable["season_btyd_total"].to_numpy())
-        # Rounded: last-bit differences between machines must not move the forecast.
-        ratio = round(math.exp(float(np.mean(log_ratio))), 4)
+    ratio, how = _recent_ratio(history, cutoff, horizon_months)
+    if ratio != 1.0 and not _ratio_earned(history, cutoff, horizon_months):
         how = (
-            f"x {ratio:.4f}, the mean realised / forecast ratio of the {usable.height} newest realised "
-            f"origins ({usable['cutoff'][0]} to {usable['cutoff'][-1]}): the trend BG/NBD cannot see"
+            f"not corrected: the realised / forecast ratio ({how}) has not beaten the uncorrected "
+            "total at the earlier origins of this log"
         )
+        ratio = 1.0
     return LevelForecast(
         cutoff,
         season_btyd_total_at_cutoff,
@@ -209,6 +204,50 @@ def forecast_level(
         "seasonal",
         f"the BG/NBD + Gamma-Gamma total in operational time ({season_note}), {how}",
     )
+
+
+def _realised(history: pl.DataFrame, cutoff: dt.date, horizon_months: int) -> pl.DataFrame:
+    """Seasonal origins whose horizon ended by ``cutoff``, oldest first."""
+    done = [add_months(c, horizon_months) <= cutoff for c in history["cutoff"]]
+    return (
+        history.filter(pl.Series(done, dtype=pl.Boolean))
+        .filter((pl.col("season_btyd_total") > 0) & (pl.col("realized_total") > 0))
+        .sort("cutoff")
+    )
+
+
+def _recent_ratio(history: pl.DataFrame, cutoff: dt.date, horizon_months: int) -> tuple[float, str]:
+    """The mean realised / seasonal forecast ratio of the newest realised origins, and how."""
+    usable = _realised(history, cutoff, horizon_months).tail(RECENT_ORIGINS)
+    if usable.height == 0:
+        return 1.0, "no earlier seasonal origin is realised yet to correct it"
+    log_ratio = np.log(usable["realized_total"].to_numpy() / usable["season_btyd_total"].to_numpy())
+    # Rounded: last-bit differences between machines must not move the forecast.
+    ratio = round(math.exp(float(np.mean(log_ratio))), 4)
+    return ratio, (
+        f"x {ratio:.4f}, the mean realised / forecast ratio of the {usable.height} newest realised "
+        f"origins ({usable['cutoff'][0]} to {usable['cutoff'][-1]}): the trend BG/NBD cannot see"
+    )
+
+
+def _ratio_earned(history: pl.DataFrame, cutoff: dt.date, horizon_months: int) -> bool:
+    """Whether the ratio correction beat the uncorrected seasonal total at the past origins.
+
+    At every realised seasonal origin that had a ratio of its own (from origins realised
+    before it), both forecasts are scored on what was then spent; the correction ships only
+    when it has at least MIN_RATIO_TRIALS such trials and a lower mean squared log error.
+    An early season fit on barely enough history is often far off, and its ratio would
+    carry that error into later forecasts.
+    """
+    plain, corrected = [], []
+    for row in _realised(history, cutoff, horizon_months).iter_rows(named=True):
+        ratio, _ = _recent_ratio(history, row["cutoff"], horizon_months)
+        if ratio == 1.0:
+            continue
+        error = math.log(row["season_btyd_total"] / row["realized_total"])
+        plain.append(error**2)
+        corrected.append((error + math.log(ratio)) ** 2)
+    return len(plain) >= MIN_RATIO_TRIALS and float(np.mean(corrected)) < float(np.mean(plain))
 
 
 def level_errors(history: pl.DataFrame, horizon_months: int, seasonal: bool = True) -> pl.DataFrame:
@@ -317,7 +356,11 @@ def plan_level(
     else:
         level = forecast_level(history, cutoff, horizon_months, plain, seasonal, season.note)
         same = errors.filter(pl.col("method") == level.method)
-    # The newest 12 errors of the same rule: the spread the forecast has shown lately.
+        if same.height < MIN_SAME_METHOD_ERRORS:
+            # Too few errors of this rule yet (the season was only just learnable): the
+            # errors of every rule this log has seen, rather than a range that knows nothing.
+            same = errors
+    # The newest 12 errors: the spread the forecast has shown lately.
     same = same.sort("cutoff").tail(12)
     return LevelPlan(level.total, level.method, level.note, season.note, same["log_error"].to_numpy(), same)
 
