@@ -56,21 +56,25 @@ def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
     return proc
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("project")
+def make_project(root: Path, log: pl.DataFrame, overrides: dict) -> Path:
+    """A temporary copy of the project on ``log`` (data/raw/log.csv), params merged with ``overrides``."""
     for name in ("src", "stages"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
-    log = generate_transactions(SynthConfig(n_transactions=20_000, seed=21))
     (root / "data" / "raw").mkdir(parents=True)
     log.write_csv(root / "data" / "raw" / "log.csv")
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params = _merge(params, SMALL)
+    params = _merge(yaml.safe_load((ROOT / "params.yaml").read_text()), overrides)
     params["ingest"]["path"] = "data/raw/log.csv"
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     dvc(root, "init", "--no-scm", "-q")
     dvc(root, "config", "core.analytics", "false")
+    return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    log = generate_transactions(SynthConfig(n_transactions=20_000, seed=21))
+    root = make_project(tmp_path_factory.mktemp("project"), log, SMALL)
     dvc(root, "repro")
     return root
 

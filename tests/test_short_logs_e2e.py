@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
-from tests.conftest import ROOT
-from tests.test_pipeline_e2e import _merge, dvc
+from tests.test_pipeline_e2e import dvc, make_project
 
 from clv_engine.synth import SynthConfig, generate_transactions
 
@@ -36,10 +34,6 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("young")
-    for name in ("src", "stages"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
     config = SynthConfig(
         n_transactions=12_000,
         seed=17,
@@ -51,13 +45,7 @@ def project(tmp_path_factory) -> Path:
         guest_share=0.2,
         cancellation_rate=0.03,
     )
-    (root / "data" / "raw").mkdir(parents=True)
-    generate_transactions(config).write_csv(root / "data" / "raw" / "log.csv")
-    params = _merge(yaml.safe_load((ROOT / "params.yaml").read_text()), SMALL)
-    params["ingest"]["path"] = "data/raw/log.csv"
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    dvc(root, "init", "--no-scm", "-q")
-    return root
+    return make_project(tmp_path_factory.mktemp("young"), generate_transactions(config), SMALL)
 
 
 def _run(project: Path, as_of: str) -> dict:
