@@ -69,7 +69,7 @@ def btyd_clock(
     cutoff = table["cutoff"][0]
     age = table["age_T_days"].to_numpy().astype(np.int64)
     origin = cutoff - dt.timedelta(days=int(age.max()))
-    clock, _ = season.clock(origin, cutoff + dt.timedelta(days=horizon_days))
+    clock = season.clock(origin, cutoff + dt.timedelta(days=horizon_days))
     at_cutoff = (cutoff - origin).days
     first = at_cutoff - age
     last = first + table["recency_tx_days"].to_numpy().astype(np.int64)

@@ -260,31 +260,28 @@ def rolling_backtest(
         params, model=dataclasses.replace(params.model, iterations=max(newest.model.trees_, 50))
     )
     limit = params.evaluate.older_max_customers
-    results, skipped, sampled_flags = [newest], [], [False]
+    runs: list[tuple[BacktestResult, bool]] = [(newest, False)]  # (result, on a customer sample)
+    skipped: list[str] = []
     for k in range(1, n_origins):
         cutoff = cutoff_before(add_months(as_of, -k), horizon_months)
         sample = sample_customers(orders, cutoff, limit, params.seed)
-        sampled = orders if sample is None else orders.filter(pl.col("customer_id").is_in(sample.implode()))
+        subset = orders if sample is None else orders.filter(pl.col("customer_id").is_in(sample.implode()))
         try:
-            results.append(
-                backtest(
-                    sampled,
-                    as_of,
-                    older,
-                    horizon_months,
-                    progress,
-                    cutoff=cutoff,
-                    lookback_months=newest.lookback_months,
-                    level_history_=history,
-                )
+            result = backtest(
+                subset,
+                as_of,
+                older,
+                horizon_months,
+                progress,
+                cutoff=cutoff,
+                lookback_months=newest.lookback_months,
+                level_history_=history,
             )
-            sampled_flags.append(sample is not None)
+            runs.append((result, sample is not None))
         except DataRangeError as exc:
             skipped.append(f"{cutoff}: {exc}")
             break  # older origins have even less history
-    table = pl.DataFrame([origin_row(r, flag) for r, flag in zip(results, sampled_flags, strict=True)]).sort(
-        "cutoff"
-    )
+    table = pl.DataFrame([origin_row(r, on_sample) for r, on_sample in runs]).sort("cutoff")
     return RollingResult(newest, table, skipped, _rolling_summary(table))
 
 

@@ -27,6 +27,7 @@ import polars as pl
 from scipy import stats
 
 from .baselines import BTYD_P_PURCHASE
+from .level import total_range
 from .model import ConstantModel
 from .params import ModelParams
 
@@ -64,9 +65,9 @@ class BaselineForecaster:
         total = float(predicted.sum())
         if total > 0:
             # Var(purchases x spend) = spend^2 x mean purchases = spend x forecast (Poisson).
-            sd = math.sqrt(float(np.sum(spend * predicted)))
-            half = float(stats.norm.ppf((1 + self.params.interval_level) / 2)) * sd / total
-            self.total_band_ = (math.exp(-half), math.exp(half))
+            cv = math.sqrt(float(np.sum(spend * predicted))) / total
+            low, high = total_range(total, np.array([]), self.params.interval_level, cv)
+            self.total_band_ = (low / total, high / total)
         return self
 
     def _naive(self, frame: pl.DataFrame) -> np.ndarray:

@@ -14,17 +14,18 @@ horizon ``end`` realises, :func:`timeline.cutoff_before`)
   fitted at ``c`` (stationary: no season, no trend);
 - ``realized_total``: what they spent there (the label of :func:`timeline.labels`, per
   customer floored at 0 as the model's target);
-- ``last_year_total``: what they spent in the same calendar window a year earlier,
-  ``(c - 12 months, c - 12 months + H]`` (null when the log does not cover it).
+- ``season_btyd_total``: the same forecast in operational time (:mod:`clv_engine.season`),
+  when the log before ``c`` holds a year plus the horizon and a significant season (null
+  otherwise).
 
 :func:`forecast_level` turns that history into the total at a new cutoff ``T`` (only
-origins realised by ``T`` are used): the BTYD total at ``T`` times a ratio
-realised / BTYD. The ratio comes from the origin a year before ``T`` (same calendar
-window: the season), corrected by how the ratio moved year on year at the newest origins
-(the trend), when the log has them; otherwise from the newest origins alone (no season:
-said in the note). :func:`level_errors` replays that rule at every past origin, so the
-spread of its errors is known: it sets the range of the total (:func:`total_range`) and
-widens the per-customer intervals (:mod:`clv_engine.model`).
+origins realised by ``T`` are used). With a season: the operational-time total at ``T``,
+times the realised / forecast ratio of the newest realised origins (the trend BG/NBD
+cannot see) once that correction has beaten the uncorrected total at earlier origins of
+the log. Without one: the plain BG/NBD + GG total, and the note says why.
+:func:`level_errors` replays that rule at every past origin, so the spread of its errors
+is known: it sets the range of the total (:func:`total_range`) and widens the
+per-customer intervals (:mod:`clv_engine.model`).
 """
 
 from __future__ import annotations
@@ -206,11 +207,16 @@ def forecast_level(
     )
 
 
+def _realised_by(history: pl.DataFrame, cutoff: dt.date, horizon_months: int) -> pl.DataFrame:
+    """The origins whose horizon ended by ``cutoff`` (the only ones a forecast there may read)."""
+    done = [add_months(c, horizon_months) <= cutoff for c in history["cutoff"]]
+    return history.filter(pl.Series(done, dtype=pl.Boolean))
+
+
 def _realised(history: pl.DataFrame, cutoff: dt.date, horizon_months: int) -> pl.DataFrame:
     """Seasonal origins whose horizon ended by ``cutoff``, oldest first."""
-    done = [add_months(c, horizon_months) <= cutoff for c in history["cutoff"]]
     return (
-        history.filter(pl.Series(done, dtype=pl.Boolean))
+        _realised_by(history, cutoff, horizon_months)
         .filter((pl.col("season_btyd_total") > 0) & (pl.col("realized_total") > 0))
         .sort("cutoff")
     )
@@ -338,8 +344,7 @@ def plan_level(
     orders = orders.filter(pl.col("order_date") <= cutoff)
     if history is None:
         history = level_history(orders, cutoff, horizon_months, rules, seed=seed)
-    realised = [add_months(c, horizon_months) <= cutoff for c in history["cutoff"]]
-    history = history.filter(pl.Series(realised, dtype=pl.Boolean))
+    history = _realised_by(history, cutoff, horizon_months)
     plain = _total(rows["btyd_expected_revenue"])
     season = fit_season(orders, cutoff, horizon_months)
     seasonal = None

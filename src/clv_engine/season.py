@@ -78,12 +78,12 @@ class SeasonFit:
         days = np.arange((start - epoch).days + 1, (stop - epoch).days + 1)
         return float(self.profile(days).sum())
 
-    def clock(self, origin: dt.date, until: dt.date) -> tuple[np.ndarray, dt.date]:
-        """Cumulative operational days since ``origin`` for every day up to ``until``."""
+    def clock(self, origin: dt.date, until: dt.date) -> np.ndarray:
+        """Cumulative operational days since ``origin``, indexed by days since ``origin``."""
         epoch = dt.date(1970, 1, 1)
         days = np.arange((origin - epoch).days, (until - epoch).days + 1)
         cumulative = np.concatenate([[0.0], np.cumsum(self.profile(days[1:]))])
-        return cumulative, origin
+        return cumulative
 
 
 def _none(note: str) -> SeasonFit:
