@@ -46,9 +46,13 @@ def main(args: argparse.Namespace) -> str:
         args.figure,
         params.seed,
     )
-    progress(f"SHAP interaction values on a seeded sample of {params.explain.interaction_sample} customers")
+    e = params.explain
+    progress(
+        f"SHAP interaction values on a seeded sample of {e.interaction_sample} customers, "
+        f"at most {e.interaction_max_trees} trees per model"
+    )
     pairs = interactions(
-        model, rows, params.explain.interaction_sample, params.seed, params.explain.top_interactions
+        model, rows, e.interaction_sample, params.seed, e.top_interactions, e.interaction_max_trees
     )
     write_csv(pairs, args.interactions)
     write_csv(segment_importance(explanation, rows["customer_stage"]), args.segment_shap)

@@ -8,7 +8,7 @@ import polars as pl
 from clv_engine.evaluation import model_features
 from clv_engine.explain import explain
 from clv_engine.io import read_json, write_csv, write_json
-from clv_engine.monitoring import monitor
+from clv_engine.monitoring import monitor, reference_cutoff
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
 
@@ -16,7 +16,6 @@ from clv_engine.stage import progress, run_stage
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--training", required=True)
     parser.add_argument("--scores", required=True)
-    parser.add_argument("--backtest", required=True, help="backtest predictions (evaluate stage)")
     parser.add_argument("--metrics", required=True, help="reports/metrics.json")
     parser.add_argument("--metadata", required=True, help="reports/model_metadata.json")
     parser.add_argument("--bundle", required=True, help="the model bundle (for SHAP drift)")
@@ -28,27 +27,19 @@ def main(args: argparse.Namespace) -> str:
     training = pl.read_parquet(args.training)
     if training.height == 0:
         return _no_reference(args, read_json(args.metadata))
-    reference = training.filter(pl.col("cutoff") == training["cutoff"].max())
     current = pl.read_parquet(args.scores)
-    backtest = pl.read_parquet(args.backtest)
+    chosen, why = reference_cutoff(sorted(set(training["cutoff"].to_list())), current["cutoff"].max())
+    reference = training.filter(pl.col("cutoff") == chosen)
     metrics = read_json(args.metrics)
     backtest_gini = metrics["model"]["normalized_gini"] if metrics.get("backtest") else None
     validation_gini = read_json(args.metadata)["validation"]["out_of_sample"]["normalized_gini"]
     names, categorical = model_features(params)
     numeric = [n for n in names if n not in categorical]
-    progress(
-        f"reference: {reference.height:,} customers at {reference['cutoff'].max()}; "
-        f"current: {current.height:,}"
-    )
+    progress(f"reference: {reference.height:,} customers, {why}; current: {current.height:,}")
     model = joblib.load(args.bundle)["model"]
-    # The predictions' reference: the backtest's, or without a backtest (too short a log) the
-    # model's own on the training population.
-    reference_predictions = backtest["model"].to_numpy() if backtest.height else model.predict(reference)
-    shap = None
-    if model.params.objective != "two_part":
-        shap = (explain(model, reference).shap, explain(model, current).shap, model.features)
-    else:
-        progress("SHAP drift not computed: the two_part objective has no single set of SHAP values")
+    # The predictions' reference: the model's own on the reference population.
+    reference_predictions = model.predict(reference)
+    shap = (explain(model, reference).shap, explain(model, current).shap, model.features)
     result = monitor(
         reference,
         current,
@@ -63,8 +54,10 @@ def main(args: argparse.Namespace) -> str:
     )
     write_csv(result.feature_drift, f"{args.out_dir}/feature_drift.csv")
     write_json(result.prediction_drift, f"{args.out_dir}/prediction_drift.json")
-    summary = result.summary | (
-        {"no_backtest": metrics["no_backtest"]} if not metrics.get("backtest") else {}
+    summary = (
+        result.summary
+        | {"reference": why}
+        | ({"no_backtest": metrics["no_backtest"]} if not metrics.get("backtest") else {})
     )
     write_json(summary, f"{args.out_dir}/monitoring_summary.json")
     if result.shap_drift is not None:

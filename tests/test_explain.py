@@ -23,20 +23,38 @@ from clv_engine.synth import SynthConfig, generate_transactions
 from clv_engine.timeline import training_cutoffs
 
 
-@pytest.fixture(scope="module")
-def fitted():
+def _fit(objective: str):
     log = generate_transactions(
         SynthConfig(n_transactions=8_000, seed=3, start=dt.date(2021, 1, 1), end=dt.date(2022, 12, 31))
     )
     orders = build_orders(log)
     as_of = dt.date(2022, 12, 31)
-    params = parse_params({"model": {"iterations": 80, "learning_rate": 0.1, "early_stopping_rounds": 20}})
+    params = parse_params(
+        {
+            "model": {
+                "objective": objective,
+                "iterations": 80,
+                "learning_rate": 0.1,
+                "early_stopping_rounds": 20,
+            }
+        }
+    )
     plan = training_cutoffs(as_of, 3, 6, 3, 2, orders["order_date"].min())
     model = fit_clv(
         build_dataset(orders, plan.cutoffs, 6, 3, params.features, params.lifecycle, params.labels), params
     )
     rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
     return model, rows
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return _fit("tweedie")
+
+
+@pytest.fixture(scope="module", params=["two_part", "log_rmse"])
+def other_objective(request):
+    return _fit(request.param)
 
 
 def test_currency_contributions_add_up_to_the_prediction(fitted):
@@ -78,13 +96,25 @@ def test_every_feature_has_a_plain_label():
     assert all(plain_label(f.name) and "_" not in plain_label(f.name) for f in FEATURES)
 
 
-def test_two_part_is_refused_with_the_fix(fitted):
+def test_every_objective_is_explained_and_adds_up(other_objective):
+    model, rows = other_objective
+    e = explain(model, rows)
+    assert np.allclose(e.start + e.currency.sum(axis=1), model.predict(rows), rtol=1e-9, atol=1e-6)
+    assert np.abs(e.shap).sum() > 0 and np.isfinite(e.shap).all() and (e.start >= 0).all()
+    pairs = interactions(model, rows, sample=50, seed=1, top=6)
+    assert pairs.height == 6 and pairs["reading"].str.starts_with("how much").all()
+    if model.params.objective == "two_part":
+        # the log-scale contributions add up to the log of the forecast over its start
+        buyers = e.prediction > 0
+        assert np.allclose(
+            e.shap[buyers].sum(axis=1), np.log(e.prediction[buyers] / e.start[buyers]), atol=1e-6
+        )
+
+
+def test_interactions_are_bounded_by_trees_and_say_so(fitted):
     model, rows = fitted
-    two_part = parse_params({"model": {"objective": "two_part"}}).model
-    original = model.params
-    model.params = two_part
-    try:
-        with pytest.raises(ValueError, match=r"set model\.objective to tweedie or log_rmse"):
-            explain(model, rows)
-    finally:
-        model.params = original
+    trees = model.value_model_.tree_count_
+    cut = interactions(model, rows, sample=50, seed=1, top=3, max_trees=10)
+    assert set(cut["trees"]) == {f"10 of {trees}"}
+    whole = interactions(model, rows, sample=50, seed=1, top=3, max_trees=trees)
+    assert set(whole["trees"]) == {f"{trees} of {trees}"}

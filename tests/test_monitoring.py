@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 import pytest
@@ -64,13 +66,52 @@ def test_alert_for_a_shift_in_predictions():
     )
 
 
-def test_alert_for_a_shift_in_the_segment_mix():
-    shifted = population(2, stage_p=(0.55, 0.25, 0.1, 0.1))
+def test_alert_for_a_shift_in_the_status_mix_not_the_stage_mix():
+    shifted = population(2, stage_p=(0.55, 0.25, 0.1, 0.1)).with_columns(
+        pl.when(pl.col("status_segment") == "Active")
+        .then(pl.lit("Dormant"))
+        .otherwise(pl.col("status_segment"))
+        .alias("status_segment")
+    )
     result = run(population(1), shifted, predictions(1), predictions(2))
     reasons = result.summary["reasons"]
-    assert any(r.startswith("the customer_stage mix shifted") for r in reasons)
-    assert result.summary["segment_mix"]["customer_stage"]["shift"] is True
-    assert result.summary["segment_mix"]["status_segment"]["shift"] is False
+    assert any(r.startswith("the status_segment mix shifted") for r in reasons)
+    # customer_stage is tenure in bands: it ages with the customers, reported, not alerted
+    stage = result.summary["segment_mix"]["customer_stage"]
+    assert stage["psi"] > PARAMS.mix_psi_alert and "not alerted" in stage["note"]
+    assert not any("customer_stage" in r for r in reasons)
+
+
+def _shap(rows: pl.DataFrame, weights: dict[str, float]) -> np.ndarray:
+    """SHAP-like contributions: weight x the feature's standardised value (log scale)."""
+    return np.column_stack([weights.get(n, 0.0) * (rows[n].to_numpy() - 60.0) / 60.0 for n in NUMERIC])
+
+
+def test_a_drift_alerts_only_when_it_moves_the_forecast_and_reasons_rank_by_effect():
+    reference = population(1)
+    current = population(2, aov_scale=40.0).with_columns(pl.col("recency_days") * 2)
+    # the model barely uses avg_order_value, and leans on recency_days
+    weights = {"recency_days": -0.5, "avg_order_value": 0.01}
+    shap = (_shap(reference, weights), _shap(current, weights), NUMERIC)
+    result = run(reference, current, predictions(1), predictions(2), shap=shap)
+    table = result.feature_drift
+    aov = table.filter(pl.col("feature") == "avg_order_value").row(0, named=True)
+    assert aov["drift"] is False and "not alerted" in aov["note"] and abs(aov["forecast_effect"]) < 0.05
+    recency = table.filter(pl.col("feature") == "recency_days").row(0, named=True)
+    assert recency["drift"] is True and recency["forecast_effect"] < -0.05
+    assert result.summary["reasons"][0].startswith("feature drift in recency_days")
+    assert "effect on the forecast -" in result.summary["reasons"][0]
+
+
+def test_the_reference_is_the_same_calendar_window_a_year_earlier_when_there_is_one():
+    from clv_engine.monitoring import reference_cutoff
+
+    as_of = dt.date(2022, 12, 31)
+    cutoffs = [dt.date(2021, 9, 30), dt.date(2021, 12, 31), dt.date(2022, 3, 31), dt.date(2022, 6, 30)]
+    chosen, why = reference_cutoff(cutoffs, as_of)
+    assert chosen == dt.date(2021, 12, 31) and "a year earlier" in why
+    chosen, why = reference_cutoff(cutoffs[2:], as_of)
+    assert chosen == dt.date(2022, 6, 30) and "newest training cutoff" in why
 
 
 def test_accuracy_drop_alerts_above_the_threshold():

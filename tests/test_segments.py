@@ -23,7 +23,7 @@ def by_hand(stage: str, status: str, n: int, aov: float | None) -> str:
         return "Repeat, low basket"
     if aov is not None and n == 1 and aov >= T.high:
         return "One-timer, big basket"
-    if stage in ("Loyal", "Established") and status == "Active":
+    if stage in ("Loyal", "Established", "Existing") and status == "Active":
         return "Loyal, active"
     return {"Churn-risk": "Slipping away", "Dormant": "Cooling down", "Lagging": "Needs a nudge"}.get(
         status, "Engaged"
@@ -32,7 +32,7 @@ def by_hand(stage: str, status: str, n: int, aov: float | None) -> str:
 
 rows = st.lists(
     st.tuples(
-        st.sampled_from(["New", "Growing", "Established", "Loyal"]),
+        st.sampled_from(["New", "Growing", "Established", "Loyal", "Existing"]),
         st.sampled_from(["Active", "Lagging", "Dormant", "Churn-risk"]),
         st.integers(0, 5),
         st.one_of(st.none(), st.floats(0, 200)),

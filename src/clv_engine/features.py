@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .lifecycle import behaviour_expr, stage_expr, status_expr
+from .lifecycle import behaviour_expr, censored_before, stage_expr, status_expr
 from .orders import canonical
 from .params import FeatureParams, LifecycleParams
 from .timeline import add_months, horizon_days
@@ -53,6 +53,13 @@ def _static_features() -> tuple[Feature, ...]:
         # anchors
         F("tenure_days", "days", "c - first_order_date; also the days since the first order"),
         F("recency_days", "days", "c - last_purchase_date (tenure_days when there is no purchase)"),
+        F(
+            "tenure_censored",
+            "flag",
+            "first order in the first weeks of a log that starts mid-life (lifecycle.log_start): "
+            "tenure_days is only a lower bound",
+            "flag",
+        ),
         F("last_purchase_month_sin", "-", "sin(2 pi month/12) of the last purchase (seasonal position)"),
         F("last_purchase_month_cos", "-", "cos(2 pi month/12) of the last purchase"),
         # lifetime RFM
@@ -105,7 +112,13 @@ def _static_features() -> tuple[Feature, ...]:
             "(null when the log starts after c - 365d)",
         ),
         # lifecycle
-        F("customer_stage", "label", "New / Growing / Established / Loyal by tenure_days", "categorical"),
+        F(
+            "customer_stage",
+            "label",
+            "New / Growing / Established / Loyal by tenure_days; Existing when tenure_censored and "
+            "tenure_days has not passed the Established limit",
+            "categorical",
+        ),
         F(
             "status_segment",
             "label",
@@ -172,6 +185,8 @@ def customer_table(
         pl.col("order_date").min().alias("first_order_date"),
         pl.col("order_date").filter(purchase).max().alias("last_purchase_date"),
     )
+    # A log that starts mid-life: first orders before this date may not be first ever.
+    censored = censored_before(anchors.select("first_order_date").collect().to_series(), cutoff, rules)
 
     # BTYD: purchase days over the whole history.
     days = (
@@ -276,6 +291,7 @@ def customer_table(
         [pl.col(n).fill_null(0) for n in zero_if_null] + [pl.col("active_last_30d").fill_null(False)]
     ).with_columns(
         (c - pl.col("first_order_date")).dt.total_days().alias("tenure_days"),
+        (pl.col("first_order_date") < censored if censored else pl.lit(False)).alias("tenure_censored"),
         (c - pl.coalesce("last_purchase_date", "first_order_date")).dt.total_days().alias("recency_days"),
         pl.col("age_T_days").fill_null((c - pl.col("first_order_date")).dt.total_days()),
     )
@@ -312,7 +328,7 @@ def customer_table(
         (pl.when(pl.col("gap_mean_days") > 0).then(pl.col("recency_days") / pl.col("gap_mean_days"))).alias(
             "recency_over_gap"
         ),
-        stage_expr(rules).alias("customer_stage"),
+        stage_expr(rules, censored="tenure_censored").alias("customer_stage"),
         status_expr(rules).alias("status_segment"),
         behaviour_expr(rules).alias("behaviour"),
         pl.lit(cutoff).alias("cutoff"),

@@ -7,22 +7,74 @@ segments and the tests all agree.
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
 import polars as pl
 
 from .params import LifecycleParams
 
-__all__ = ["BEHAVIOURS", "STAGES", "STATUSES", "behaviour_expr", "stage_expr", "status_expr"]
+__all__ = [
+    "BEHAVIOURS",
+    "STAGES",
+    "STATUSES",
+    "behaviour_expr",
+    "censored_before",
+    "stage_expr",
+    "status_expr",
+]
 
-STAGES = ("New", "Growing", "Established", "Loyal")
+STAGES = ("New", "Growing", "Established", "Loyal", "Existing")
+# "Existing": first seen in the first weeks of a log that starts in the middle of customers'
+# lives (lifecycle.log_start); tenure is at least tenure_days, the stage is unknown until
+# that lower bound passes established_max_tenure_days (then Loyal).
+
+# The detection of a censored start (censored_before): first sightings in window 0 at
+# least _DECAY x window 1's and _SURPLUS x the steady level (the median of windows 3 on,
+# over at least _MIN_WINDOWS full windows); the censored part ends at the first window
+# back within _STEADY x the steady level.
+_DECAY, _SURPLUS, _STEADY, _MIN_WINDOWS = 1.3, 3.0, 1.5, 6
 STATUSES = ("Active", "Lagging", "Dormant", "Churn-risk")
 BEHAVIOURS = ("regular", "irregular", "long-cycle", "one-time", "new")
 
 
-def stage_expr(rules: LifecycleParams, tenure_days: str = "tenure_days") -> pl.Expr:
-    """customer_stage from days since the first order."""
+def censored_before(first_orders: pl.Series, cutoff: dt.date, rules: LifecycleParams) -> dt.date | None:
+    """The date before which a customer's first order in the log may not be their first.
+
+    ``first_orders``: each customer's first order date, all on or before ``cutoff`` (only
+    what is known at the cutoff is used). None when the log holds first orders
+    (``rules.log_start`` complete, or auto without the censored signature: first
+    sightings that start high and decay to a steady level, see the constants above).
+    ``censored`` without the signature still marks the first window.
+    """
+    if rules.log_start == "complete" or first_orders.len() == 0:
+        return None
+    start, width = first_orders.min(), rules.censoring_window_days
+    full = (cutoff - start).days // width
+    index = (first_orders - start).dt.total_days().to_numpy() // width
+    counts = np.bincount(index[index < full], minlength=full)
+    end, detected = 1, False
+    if full >= _MIN_WINDOWS:
+        steady = max(float(np.median(counts[3:])), 1.0)
+        detected = counts[0] >= _DECAY * counts[1] and counts[0] >= _SURPLUS * steady
+        back = np.flatnonzero(counts[1:] <= _STEADY * steady)
+        end = int(back[0]) + 1 if back.size else full
+    if detected or rules.log_start == "censored":
+        return start + dt.timedelta(days=end * width)
+    return None
+
+
+def stage_expr(
+    rules: LifecycleParams, tenure_days: str = "tenure_days", censored: str | None = None
+) -> pl.Expr:
+    """customer_stage from days since the first order (``censored``: a boolean column, tenure
+    only a lower bound: "Existing" until it passes established_max_tenure_days)."""
     t = pl.col(tenure_days)
+    unknown = pl.lit(False) if censored is None else pl.col(censored)
     return (
-        pl.when(t <= rules.new_max_tenure_days)
+        pl.when(unknown & (t <= rules.established_max_tenure_days))
+        .then(pl.lit("Existing"))
+        .when(t <= rules.new_max_tenure_days)
         .then(pl.lit("New"))
         .when(t <= rules.growing_max_tenure_days)
         .then(pl.lit("Growing"))

@@ -473,24 +473,29 @@ class CLVModel:
         """The CatBoost pool the revenue model predicts from (features and BTYD offset)."""
         return _pool(frame, self.features, self.categorical, offset=self.value_offset(frame))
 
+    def buy_pool(self, frame: pl.DataFrame) -> Pool:
+        """The pool the purchase classifiers predict from (no offset)."""
+        return _pool(frame, self.features, self.categorical)
+
+    def spend_offset(self, frame: pl.DataFrame) -> np.ndarray | None:
+        """The log-scale start of two_part's spend model (None without a baseline)."""
+        return self._offset(frame, "spend")
+
+    def spend_pool(self, frame: pl.DataFrame) -> Pool:
+        """The pool two_part's spend model predicts from (features and BTYD spend offset)."""
+        return _pool(frame, self.features, self.categorical, offset=self.spend_offset(frame))
+
     def _p_buy(self, classifier, frame: pl.DataFrame) -> np.ndarray:
-        return classifier.predict_proba(_pool(frame, self.features, self.categorical))[:, 1]
+        return classifier.predict_proba(self.buy_pool(frame))[:, 1]
 
     def _predict_value(self, model, frame: pl.DataFrame) -> np.ndarray:
         if self.params.objective == "tweedie":
-            raw = model.predict(
-                _pool(frame, self.features, self.categorical, offset=self._offset(frame, "value"))
-            )
+            raw = model.predict(self.value_pool(frame))
         elif self.params.objective == "log_rmse":
-            raw = np.expm1(
-                model.predict(
-                    _pool(frame, self.features, self.categorical, offset=self._offset(frame, "value"))
-                )
-            )
+            raw = np.expm1(model.predict(self.value_pool(frame)))
         else:
             clf, spend, smear = model
-            pool = _pool(frame, self.features, self.categorical, offset=self._offset(frame, "spend"))
-            given_buy = np.clip(np.exp(spend.predict(pool)) * smear - 1.0, 0.0, None)
+            given_buy = np.clip(np.exp(spend.predict(self.spend_pool(frame))) * smear - 1.0, 0.0, None)
             raw = self._p_buy(clf, frame) * given_buy
         return np.clip(np.asarray(raw, dtype=float), 0.0, None)
 

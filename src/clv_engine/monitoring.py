@@ -1,14 +1,21 @@
 """Drift monitoring with a human in the loop: it reports, it never retrains.
 
-Reference: the training population at the newest training cutoff and the backtest
-predictions. Current: the customers scored at ``as_of`` and their predictions.
+Reference: like with like where the log allows. The training population at the training
+cutoff a year before ``as_of`` (the same calendar window, so a season is not drift), else
+at the newest training cutoff (:func:`reference_cutoff`), and the model's predictions for
+it. Current: the customers scored at ``as_of`` and their predictions.
 
 - feature drift: per numeric feature the two-sample Kolmogorov-Smirnov statistic and
   p-value and the population stability index (PSI, 10 bins at the reference deciles);
   per categorical feature PSI and a chi-square test of the category counts;
 - prediction drift: KS, PSI, and the relative shift of the mean and of the 50/90/99th
   percentiles of predicted CLV;
-- segment mix: chi-square test and PSI of the customer_stage and status_segment shares;
+- effect on the forecast: with SHAP values, each feature's change in mean SHAP value (log
+  scale: +0.05 is about +5% on the average forecast). A feature that drifts where the model
+  is flat does not move the forecast: it is reported, and it alerts only when its effect
+  reaches ``min_forecast_effect``; reasons are ranked by effect;
+- segment mix: chi-square test and PSI of the customer_stage and status_segment shares
+  (a mix in ``ignore_features``, as customer_stage, tenure in bands, is reported, never alerted);
 - SHAP drift: the change in mean |SHAP| of each feature and in the features' importance
   ranking (Spearman correlation of the two rankings, and the top-5 features that left);
 - accuracy: the backtest's normalized Gini against the model's own validation Gini.
@@ -25,6 +32,8 @@ never alert. PSI uses shares floored at 1e-4 so empty bins stay finite.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +43,25 @@ from scipy import stats
 
 from .params import MonitorParams
 
-__all__ = ["MonitorResult", "feature_drift", "monitor", "psi", "shap_drift"]
+__all__ = ["MonitorResult", "feature_drift", "monitor", "psi", "reference_cutoff", "shap_drift"]
 
 _FLOOR = 1e-4
+# A training cutoff within this many days of as_of - 1 year is "the same calendar window".
+_SAME_WINDOW_DAYS = 31
+
+
+def reference_cutoff(cutoffs: list[dt.date], as_of: dt.date) -> tuple[dt.date, str]:
+    """The training cutoff to compare the scored customers with, and why it was chosen."""
+    year_ago = as_of - dt.timedelta(days=365)
+    near = [c for c in cutoffs if abs((c - year_ago).days) <= _SAME_WINDOW_DAYS]
+    if near:
+        chosen = min(near, key=lambda c: (abs((c - year_ago).days), c))
+        return chosen, f"the training customers at {chosen}: the same calendar window a year earlier"
+    newest = max(cutoffs)
+    return newest, (
+        f"the training customers at {newest}, the newest training cutoff (no training cutoff lies "
+        f"a year before {as_of}: a seasonal swing can look like drift)"
+    )
 
 
 def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
@@ -78,8 +103,10 @@ def feature_drift(
     numeric: list[str],
     categorical: list[str],
     params: MonitorParams,
+    effect: dict[str, float] | None = None,
 ) -> pl.DataFrame:
-    """One row per feature: kind, KS statistic and p-value, PSI, chi-square p, drift flag, reason."""
+    """One row per feature: kind, KS statistic and p-value, PSI, chi-square p, the effect on
+    the forecast (``effect``: change in mean SHAP, log scale), drift flag, reason."""
     rows = []
     for name in numeric:
         ref = reference[name].cast(pl.Float64).to_numpy()
@@ -100,7 +127,7 @@ def feature_drift(
                 "mean_reference": float(np.mean(ref)) if ref.size else None,
                 "mean_current": float(np.mean(cur)) if cur.size else None,
             }
-            | _flag(name, drifted, params, f"PSI {value:.2f}, KS {ks_stat:.2f}")
+            | _flag(name, drifted, params, f"PSI {value:.2f}, KS {ks_stat:.2f}", effect)
         )
     for name in categorical:
         value, p_value = _categorical(reference[name], current[name])
@@ -116,20 +143,32 @@ def feature_drift(
                 "mean_reference": None,
                 "mean_current": None,
             }
-            | _flag(name, drifted, params, f"PSI {value:.2f}")
+            | _flag(name, drifted, params, f"PSI {value:.2f}", effect)
         )
-    return pl.DataFrame(rows, infer_schema_length=None).sort(
-        ["drift", "psi"], descending=True, nulls_last=True
+    table = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        pl.col("forecast_effect").cast(pl.Float64).abs().alias("_size")
     )
+    return table.sort(["drift", "_size", "psi"], descending=True, nulls_last=True).drop("_size")
 
 
-def _flag(name: str, drifted: bool, params: MonitorParams, evidence: str) -> dict[str, Any]:
+def _flag(
+    name: str, drifted: bool, params: MonitorParams, evidence: str, effect: dict[str, float] | None
+) -> dict[str, Any]:
+    size = None if effect is None else effect.get(name)
+    out: dict[str, Any] = {"forecast_effect": size}
     if name in params.ignore_features:
-        return {
+        return out | {
             "drift": False,
             "note": f"moves with the calendar or age by construction ({evidence}): not alerted",
         }
-    return {"drift": bool(drifted), "note": evidence if drifted else ""}
+    if drifted and size is not None:
+        evidence += f", effect on the forecast {math.expm1(size):+.1%}"
+        if abs(size) < params.min_forecast_effect:
+            return out | {
+                "drift": False,
+                "note": f"{evidence}: below {params.min_forecast_effect} on the log scale, not alerted",
+            }
+    return out | {"drift": bool(drifted), "note": evidence if drifted else ""}
 
 
 def shap_drift(
@@ -189,7 +228,11 @@ def monitor(
     shap: tuple[np.ndarray, np.ndarray, list[str]] | None = None,
 ) -> MonitorResult:
     """All checks and the plain-words summary (see the module docstring)."""
-    drift = feature_drift(reference_rows, current_rows, numeric, categorical, params)
+    effect = None
+    if shap is not None:
+        change = shap[1].mean(axis=0) - shap[0].mean(axis=0)
+        effect = {name: float(v) for name, v in zip(shap[2], change, strict=True)}
+    drift = feature_drift(reference_rows, current_rows, numeric, categorical, params, effect)
     reasons: list[str] = []
     for name, note in drift.filter(pl.col("drift")).select("feature", "note").iter_rows():
         reasons.append(f"feature drift in {name} ({note})")
@@ -225,7 +268,11 @@ def monitor(
         value, p_value = _categorical(reference_rows[name], current_rows[name])
         shifted = value >= params.mix_psi_alert and p_value < params.p_value
         mix[name] = {"psi": value, "chi2_p_value": p_value, "shift": bool(shifted)}
-        if shifted:
+        if name in params.ignore_features:
+            mix[name]["note"] = (
+                "moves with the calendar or age by construction (ignore_features): not alerted"
+            )
+        elif shifted:
             reasons.append(f"the {name} mix shifted (PSI {value:.2f}, chi-square p {p_value:.1e})")
 
     accuracy: dict[str, Any] = {"validation_gini": validation_gini, "backtest_gini": backtest_gini}

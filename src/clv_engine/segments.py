@@ -12,7 +12,7 @@ quantiles of the scored base unless absolute amounts are given.
 | Loyal, dormant | Loyal and Dormant | Personalised win-back |
 | Repeat, low basket | 2+ orders and AOV <= low | Upsell bundles or a premium offer |
 | One-timer, big basket | 1 order and AOV >= high | Incentivise a second purchase |
-| Loyal, active | Loyal or Established, and Active | Reward and retain (loyalty perks) |
+| Loyal, active | Loyal, Established or Existing, and Active | Reward and retain (loyalty perks) |
 | Slipping away | Churn-risk | Low-cost reactivation; stop paid retention if it fails |
 | Cooling down | Dormant | Time-limited win-back offer |
 | Needs a nudge | Lagging | Reminder with recommendations |
@@ -74,7 +74,7 @@ def _rule_predicates(t: AovThresholds) -> list[pl.Expr]:
         (stage == "Loyal") & (status == "Dormant"),
         (n >= 2) & (aov <= t.low),
         (n == 1) & (aov >= t.high),
-        stage.is_in(["Loyal", "Established"]) & (status == "Active"),
+        stage.is_in(["Loyal", "Established", "Existing"]) & (status == "Active"),
         status == "Churn-risk",
         status == "Dormant",
         status == "Lagging",
