@@ -69,3 +69,22 @@ def test_gamma_gamma_expected_spend_by_hand():
     assert fit.expected_spend([2], [22.35])[0] == pytest.approx((15.44 + 44.7) * 6.25 / (12.5 + 2.74))
     assert fit.expected_spend([0], [np.nan])[0] == pytest.approx(15.44 * 6.25 / 2.74)
     assert fit.population_mean_spend() == pytest.approx(15.44 * 6.25 / 2.74)
+
+
+def test_expected_repeats_of_a_new_customer_match_a_simulation():
+    """E[X(t)] (FHL 2005, eq. 9) against BG/NBD simulated: X(t) = min(Poisson(lambda t), K),
+    K ~ Geometric(p) the purchases until the one after which the customer drops out."""
+    fit = BetaGeoFit(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=0.0, n_customers=0)
+    rng = np.random.default_rng(0)
+    n = 400_000
+    rate = rng.gamma(fit.r, 1 / fit.alpha, n)
+    dropout = rng.beta(fit.a, fit.b, n)
+    for t in (13.0, 39.0, 78.0):
+        simulated = np.minimum(rng.poisson(rate * t), rng.geometric(dropout)).mean()
+        assert fit.expected_repeats([t])[0] == pytest.approx(simulated, rel=0.02)
+    # a new customer's expectation is eq. 10 at x = t_x = T = 0; none before the first order
+    assert fit.expected_repeats([39.0])[0] == pytest.approx(fit.expected_purchases([0], [0], [0], 39)[0])
+    assert fit.expected_repeats([0.0, -3.0]).tolist() == [0.0, 0.0]
+    # a = 1 is the limit, finite
+    one = BetaGeoFit(r=0.5, alpha=5.0, a=1.0, b=3.0, log_likelihood=0.0, n_customers=0)
+    assert np.isfinite(one.expected_repeats([10.0, 50.0])).all()

@@ -66,6 +66,15 @@ class BetaGeoFit:
         dropout = np.where(x > 0, np.exp(self._log_dropout_term(x, t_x, T)), 0.0)
         return np.clip(head * body / (1 + dropout), 0.0, None)
 
+    def expected_repeats(self, t) -> np.ndarray:
+        """E[X(t)]: expected repeat purchases of a new customer in the ``t`` after their first
+        (FHL 2005, eq. 9); a = 1 is taken as the limit from just above."""
+        t = np.clip(np.asarray(t, dtype=float), 0.0, None)
+        r, alpha, b = self.r, self.alpha, self.b
+        a = self.a if abs(self.a - 1.0) > 1e-6 else 1.0 + 1e-6
+        hyp = special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
+        return (a + b - 1) / (a - 1) * (1 - np.exp(r * (np.log(alpha) - np.log(alpha + t))) * hyp)
+
     def p_purchase(self, frequency, recency, age, horizon) -> np.ndarray:
         """P(at least one purchase in (T, T + horizon] | x, t_x, T).
 

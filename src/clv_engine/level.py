@@ -15,8 +15,7 @@ horizon ``end`` realises, :func:`timeline.cutoff_before`)
 - ``realized_total``: what they spent there (the label of :func:`timeline.labels`, per
   customer floored at 0 as the model's target);
 - ``season_btyd_total``: the same forecast in operational time (:mod:`clv_engine.season`),
-  when the log before ``c`` holds a year plus the horizon and a significant season (null
-  otherwise).
+  when the log before ``c`` holds a full year and a significant season (null otherwise).
 
 :func:`forecast_level` turns that history into the total at a new cutoff ``T`` (only
 origins realised by ``T`` are used). With a season: the operational-time total at ``T``,
@@ -138,7 +137,7 @@ def _origin_row(
     """The history row at ``cutoff``, and the BG/NBD parameters to start the next fit from."""
     days = horizon_days(cutoff, horizon_months)
     realized = labels(orders, cutoff, days, floor_at_zero=True)
-    season = fit_season(orders, cutoff, horizon_months)
+    season = fit_season(orders, cutoff)
     table = customer_table(orders, cutoff, 1, horizon_months, FeatureParams(), rules)
     plain, fits = add_btyd_columns(table, days, beta_geo_start=start)
     seasonal = None
@@ -346,7 +345,7 @@ def plan_level(
         history = level_history(orders, cutoff, horizon_months, rules, seed=seed)
     history = _realised_by(history, cutoff, horizon_months)
     plain = _total(rows["btyd_expected_revenue"])
-    season = fit_season(orders, cutoff, horizon_months)
+    season = fit_season(orders, cutoff)
     seasonal = None
     if season.seasonal:
         rescored, _ = add_btyd_columns(rows, horizon_days(cutoff, horizon_months), season)

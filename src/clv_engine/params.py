@@ -263,8 +263,8 @@ class ModelParams:
     # least-squares fit on the out-of-sample predictions (lost on the backtests: RESULTS.md).
     ensemble: Literal["none", "stack"] = "none"
     # Who sets the forecast's total over the customers scored (src/clv_engine/level.py).
-    # auto: BG/NBD + GG in operational time (the log's yearly season, when a year plus the
-    # horizon is there to learn it) times the realised / forecast ratio of the newest
+    # auto: BG/NBD + GG in operational time (the log's yearly season, when a full year is
+    # there to learn it) times the realised / forecast ratio of the newest
     # realised origins; without a season, the plain BG/NBD + GG total. btyd: always the
     # plain total. trees: the trees' own level (experiments/RESULTS.md).
     level: Literal["auto", "trees", "btyd"] = "auto"
