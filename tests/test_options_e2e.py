@@ -1,4 +1,4 @@
-"""Every model, label and cluster option in params.yaml runs end to end (`dvc repro`).
+"""Every model, label, cluster and lifecycle option in params.yaml runs end to end (`dvc repro`).
 
 Two variant runs on a small seeded synthetic log cover every non-default value of the
 options that reach past ingest (ingest's own options are tested at the ingest stage, whose
@@ -27,13 +27,20 @@ VARIANTS = {
         "model": {"objective": "two_part", "ensemble": "stack", "level": "trees"},
         "cluster": {"method": "kmeans"},
         "labels": {"floor_at_zero": False},
+        "lifecycle": {"log_start": "complete"},
     },
     "log_rmse": {
         "model": {"objective": "log_rmse", "baseline": "none", "use_btyd_features": False, "level": "btyd"},
         "segments": {"low_aov": 20.0, "high_aov": 80.0},
+        "lifecycle": {"log_start": "censored"},
     },
 }
-SECTIONS = {"model": "ModelParams", "cluster": "ClusterParams", "labels": "LabelParams"}
+SECTIONS = {
+    "model": "ModelParams",
+    "cluster": "ClusterParams",
+    "labels": "LabelParams",
+    "lifecycle": "LifecycleParams",
+}
 
 
 def _choices(cls) -> dict[str, set]:
@@ -80,3 +87,6 @@ def test_variant_runs_end_to_end(tmp_path_factory, variant):
     metadata = json.loads((root / "reports" / "model_metadata.json").read_text())
     assert metadata["params"]["model"]["objective"] == VARIANTS[variant]["model"]["objective"]
     assert "<html" in (root / "reports" / "report.html").read_text()
+    scoring = pl.read_parquet(root / "data" / "features" / "scoring.parquet")
+    censored_start = VARIANTS[variant]["lifecycle"]["log_start"] == "censored"
+    assert bool(scoring["tenure_censored"].any()) == censored_start
