@@ -106,3 +106,28 @@ def test_history_reads_nothing_after_its_end():
     assert full.equals(cut) and full.height > 3
     assert full["cutoff"].max() == dt.date(2021, 12, 31)
     assert (full["realized_total"] > 0).all() and (full["btyd_total"] > 0).all()
+
+
+def test_very_regular_buyers_still_get_a_seasonal_total():
+    """Superstore at 2016-10-30: the operational-time BG/NBD fit from the default start ran
+    to r, alpha -> inf, a -> 0 and gave NaN for every customer (the level fell back to the
+    seasonless total, -44%); started from the calendar-time fit it is finite."""
+    from tests.conftest import ROOT
+
+    from clv_engine.ingest import ingest
+    from clv_engine.level import _origin_row
+    from clv_engine.params import ColumnMapping, IngestParams
+
+    mapping = ColumnMapping(
+        customer_id="Customer ID",
+        order_date="Order Date",
+        revenue="Sales",
+        order_id="Order ID",
+        quantity="Quantity",
+    )
+    path = ROOT.parent / "shared" / "data" / "superstore" / "superstore.csv"
+    orders = build_orders(ingest(IngestParams(path=str(path), columns=mapping)).transactions)
+    row, _ = _origin_row(orders, dt.date(2016, 10, 30), 3, LifecycleParams(), None)
+    seasonal = row[3]
+    assert seasonal is not None and math.isfinite(seasonal)
+    assert 0.5 < seasonal / row[2] < 2.0  # near the calendar-time total, not degenerate

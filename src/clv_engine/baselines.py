@@ -104,6 +104,14 @@ def add_btyd_columns(
     if (x > 0).any() and (big_t > 0).any():
         bg = fit_beta_geo(x, t_x, big_t, beta_geo_start or (1.0, 1.0, 1.0, 1.0))
         purchases = bg.expected_purchases(x, t_x, big_t, horizon)
+        if season is not None and season.seasonal and np.isnan(purchases).mean() > 0.5:
+            # Very regular buyers leave the likelihood flat towards r, alpha -> inf, a -> 0,
+            # where the expectation cannot be evaluated (NaN). The operational clock only
+            # stretches time, so its optimum lies near the calendar one: start from there.
+            calendar_t_x, calendar_t, _ = btyd_clock(table, horizon_days, None)
+            near = fit_beta_geo(x, calendar_t_x, calendar_t, beta_geo_start or (1.0, 1.0, 1.0, 1.0))
+            bg = fit_beta_geo(x, t_x, big_t, (near.r, near.alpha, near.a, near.b))
+            purchases = bg.expected_purchases(x, t_x, big_t, horizon)
         p_alive = bg.p_alive(x, t_x, big_t)
         p_purchase = bg.p_purchase(x, t_x, big_t, horizon)
     else:
