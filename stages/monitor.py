@@ -38,12 +38,12 @@ def main(args: argparse.Namespace) -> str:
     progress(f"reference: {reference.height:,} customers, {why}; current: {current.height:,}")
     model = joblib.load(args.bundle)["model"]
     # The predictions' reference: the model's own on the reference population.
-    reference_predictions = model.predict(reference)
-    shap = (explain(model, reference).shap, explain(model, current).shap, model.features)
+    before, now = explain(model, reference), explain(model, current)
+    shap = (before.shap, now.shap, model.features)
     result = monitor(
         reference,
         current,
-        reference_predictions,
+        before.prediction,
         current["predicted_clv"].to_numpy(),
         numeric,
         categorical,

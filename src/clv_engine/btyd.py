@@ -58,8 +58,9 @@ class BetaGeoFit:
     def expected_purchases(self, frequency, recency, age, horizon) -> np.ndarray:
         """E[purchases in (T, T + horizon] | x, t_x, T] (FHL 2005, eq. 10)."""
         x, t_x, T = _as_float(frequency, recency, age)
-        t = float(horizon)
-        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        t = np.asarray(horizon, dtype=np.float64)
+        r, alpha, b = self.r, self.alpha, self.b
+        a = self.a if abs(self.a - 1.0) > 1e-6 else 1.0 + 1e-6  # a = 1: the limit from above
         hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
         head = (a + b + x - 1) / (a - 1)
         body = 1 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
@@ -67,13 +68,10 @@ class BetaGeoFit:
         return np.clip(head * body / (1 + dropout), 0.0, None)
 
     def expected_repeats(self, t) -> np.ndarray:
-        """E[X(t)]: expected repeat purchases of a new customer in the ``t`` after their first
-        (FHL 2005, eq. 9); a = 1 is taken as the limit from just above."""
-        t = np.clip(np.asarray(t, dtype=float), 0.0, None)
-        r, alpha, b = self.r, self.alpha, self.b
-        a = self.a if abs(self.a - 1.0) > 1e-6 else 1.0 + 1e-6
-        hyp = special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
-        return (a + b - 1) / (a - 1) * (1 - np.exp(r * (np.log(alpha) - np.log(alpha + t))) * hyp)
+        """E[X(t)]: expected repeat purchases of a new customer in the ``t`` (any shape) after
+        their first (FHL 2005, eq. 9: eq. 10 at x = t_x = T = 0); 0 for t <= 0."""
+        zero = np.zeros(1)
+        return self.expected_purchases(zero, zero, zero, np.clip(np.asarray(t, dtype=np.float64), 0.0, None))
 
     def p_purchase(self, frequency, recency, age, horizon) -> np.ndarray:
         """P(at least one purchase in (T, T + horizon] | x, t_x, T).

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from scipy import special
 
 from .aggregate import group_sums_means
 from .features import FEATURES
@@ -162,6 +163,9 @@ def _share(contributions: np.ndarray, amount: np.ndarray) -> np.ndarray:
     return weights * amount[:, None]
 
 
+_TINY = 1e-9  # a spend below this is no spend (its log would be -inf)
+
+
 def _two_part_log_contributions(model: CLVModel, rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Log-scale contributions to P(buy) x E[revenue | buy], and the forecast at zero contributions.
 
@@ -173,20 +177,14 @@ def _two_part_log_contributions(model: CLVModel, rows: pl.DataFrame) -> tuple[np
     classifier, spend, smear = model.value_model_
     buy = _shap(classifier, model.buy_pool(rows))
     base_logit = buy[:, -1]
-    p, p0 = _sigmoid(base_logit + buy[:, :-1].sum(axis=1)), _sigmoid(base_logit)
+    p, p0 = special.expit(base_logit + buy[:, :-1].sum(axis=1)), special.expit(base_logit)
     values = _shap(spend, model.spend_pool(rows))
-    base = values[:, -1] + (model.spend_offset(rows) if model.spend_offset(rows) is not None else 0.0)
+    offset = model.spend_offset(rows)
+    base = values[:, -1] + (offset if offset is not None else 0.0)
     s = np.maximum(np.exp(base + values[:, :-1].sum(axis=1)) * smear - 1.0, _TINY)
     s0 = np.maximum(np.exp(base) * smear - 1.0, _TINY)
     shap = _share(buy[:, :-1], np.log(p) - np.log(p0)) + _share(values[:, :-1], np.log(s) - np.log(s0))
     return np.round(shap, 12), p0 * np.where(s0 > _TINY, s0, 0.0)
-
-
-_TINY = 1e-9
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def global_importance(explanation: Explanation) -> pl.DataFrame:

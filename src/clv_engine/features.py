@@ -181,12 +181,18 @@ def customer_table(
     age = (c - pl.col("order_date")).dt.total_days()
     purchase = ~pl.col("is_return")
 
-    anchors = past.group_by("customer_id").agg(
-        pl.col("order_date").min().alias("first_order_date"),
-        pl.col("order_date").filter(purchase).max().alias("last_purchase_date"),
+    # Collected once: the censoring rule reads the first orders, the joins below the rest.
+    anchors = (
+        past.group_by("customer_id")
+        .agg(
+            pl.col("order_date").min().alias("first_order_date"),
+            pl.col("order_date").filter(purchase).max().alias("last_purchase_date"),
+        )
+        .collect()
     )
     # A log that starts mid-life: first orders before this date may not be first ever.
-    censored = censored_before(anchors.select("first_order_date").collect().to_series(), cutoff, rules)
+    censored = censored_before(anchors["first_order_date"], cutoff, rules)
+    anchors = anchors.lazy()
 
     # BTYD: purchase days over the whole history.
     days = (
