@@ -36,16 +36,16 @@ def main(args: argparse.Namespace) -> str:
     thresholds = aov_thresholds(scored, params.segments)
     summary = cluster_summary(scored, result.assignments, tiers, thresholds, c.features)
     write_parquet(result.assignments.join(tiers, on="customer_id").sort("customer_id"), args.assignments)
-    write_csv(summary, args.summary)
-    write_csv(tier_rankings(scored, tiers), args.rankings)
+    write_csv(summary, args.summary, for_people=True)
+    write_csv(tier_rankings(scored, tiers), args.rankings, for_people=True)
     cluster_profiles_png(summary, c.features, args.figure)
-    criterion = "BIC (lower is better)" if c.method == "gmm" else "silhouette (higher is better)"
+    # Named by what it is, so that `dvc metrics diff` never subtracts a BIC from a silhouette.
+    criterion = "bic_by_k" if c.method == "gmm" else "silhouette_by_k"
     write_json(
         {
             "method": c.method,
             "k": result.k,
-            "criterion": criterion,
-            "criterion_by_k": {str(k): round(v, 4) for k, v in result.criterion.items()},
+            criterion: {str(k): round(v, 4) for k, v in result.criterion.items()},
             "notes": result.notes,
             "cluster_sizes": dict(
                 zip(*summary.select("cluster_id", "customers").to_dict(as_series=False).values(), strict=True)

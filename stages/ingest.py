@@ -21,7 +21,7 @@ def main(args: argparse.Namespace) -> str:
     report = result.report
     progress(f"read {report['rows_read']:,} rows; validated")
     write_parquet(result.transactions, args.transactions)
-    write_csv(result.quarantine, args.quarantine)
+    write_csv(result.quarantine, args.quarantine, for_people=True)
     write_json(report, args.report)
     if report["rows_without_customer"]:
         progress(

@@ -25,8 +25,8 @@ def main(args: argparse.Namespace) -> str:
     progress(f"average order value: low <= {thresholds.low:.2f}, high >= {thresholds.high:.2f}")
     segments = assign_segments(scored, thresholds).sort("customer_id")
     summary = segment_summary(segments, scored)
-    write_csv(segments, args.segments)
-    write_csv(summary, args.summary)
+    write_csv(segments, args.segments, for_people=True)
+    write_csv(summary, args.summary, for_people=True)
     segments_png(summary, args.figure)
     return f"{summary.height} business segments over {segments.height:,} customers"
 

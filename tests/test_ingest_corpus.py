@@ -174,6 +174,17 @@ def test_custom_date_format(tmp_path):
     assert reasons(result) == {"unparseable_order_date": 1}
 
 
+def test_unparseable_dates_show_an_example_the_format_and_what_is_wrong(tmp_path):
+    content = HEADER + "A,08/08/2022 23:33,1\nB,08/09/2022 10:00,1\n"
+    with pytest.raises(IngestError) as err:
+        run(tmp_path, content, date_format="%m/%d/%Y", max_reject_share=0.05)
+    assert "Row 1: '08/08/2022 23:33' does not match '%m/%d/%Y'; it has a time part" in str(err.value)
+    with pytest.raises(IngestError) as err:
+        run(tmp_path, HEADER + "A,31/12/1997,1\n", max_reject_share=0.05)
+    assert "Row 1: '31/12/1997' does not match ISO 8601" in str(err.value)
+    assert "set ingest.date_format" in str(err.value)
+
+
 def test_extra_fields_are_quarantined_not_truncated(tmp_path):
     result = run(tmp_path, HEADER + "A,1997-01-01,1\nB,1997-01-01,1,oops\n")
     q = result.quarantine

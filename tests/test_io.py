@@ -3,7 +3,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from clv_engine.io import OutputError, atomic_path, write_csv, write_json
+from clv_engine.io import OutputError, atomic_path, restore_cells, write_csv, write_json
 
 
 def test_failed_write_keeps_previous_file_and_leaves_no_temp(tmp_path):
@@ -54,3 +54,28 @@ def test_sigkill_mid_write_leaves_previous_file_and_next_write_cleans_up(tmp_pat
     write_csv(pl.DataFrame({"a": [1]}), target)
     assert target.read_text() == "a\n1\n"
     assert list(tmp_path.glob(".transactions.csv.*.tmp")) == []
+
+
+HOSTILE = [
+    '=HYPERLINK("http://x","y")',
+    "+SUM(A1:A2)",
+    "-2+3",
+    "@cmd",
+    '=cmd|"/c calc"!A1',
+    "\tx",
+    "\rx",
+    "'=quoted",
+    "plain",
+]
+
+
+def test_csv_for_people_neutralises_formulas_and_reads_back_exactly(tmp_path):
+    df = pl.DataFrame({"customer_id": HOSTILE, "amount": [-1.5] * len(HOSTILE)})
+    write_csv(df, tmp_path / "x.csv", for_people=True)
+    back = pl.read_csv(tmp_path / "x.csv", infer_schema=False)
+    for cell in back["customer_id"]:
+        assert cell == "plain" or cell.startswith("'"), cell
+    assert back["amount"].to_list() == ["-1.5"] * len(HOSTILE)  # numbers stay numbers
+    assert restore_cells(back)["customer_id"].to_list() == HOSTILE
+    write_csv(df, tmp_path / "y.csv")  # files for programs are left as they are
+    assert pl.read_csv(tmp_path / "y.csv", infer_schema=False)["customer_id"].to_list() == HOSTILE

@@ -21,6 +21,7 @@ import pytest
 import yaml
 from tests.conftest import ROOT
 
+from clv_engine.io import restore_cells
 from clv_engine.ranking import tier_labels
 from clv_engine.segments import SEGMENT_RULES
 from clv_engine.synth import SynthConfig, generate_transactions
@@ -71,9 +72,20 @@ def make_project(root: Path, log: pl.DataFrame, overrides: dict) -> Path:
     return root
 
 
+# Customer ids a spreadsheet would run as formulas (OWASP's examples): every CSV meant for
+# people must neutralise them, and the pipeline must treat them as ordinary ids.
+HOSTILE_IDS = ['=HYPERLINK("http://x","y")', "+SUM(A1:A2)", "@cmd", '=cmd|"/c calc"!A1', "-42", "'quoted"]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _with_hostile_ids(log: pl.DataFrame) -> pl.DataFrame:
+    ids = log["customer_id"].drop_nulls().unique().sort().head(len(HOSTILE_IDS)).to_list()
+    return log.with_columns(pl.col("customer_id").replace(dict(zip(ids, HOSTILE_IDS, strict=True))))
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    log = generate_transactions(SynthConfig(n_transactions=20_000, seed=21))
+    log = _with_hostile_ids(generate_transactions(SynthConfig(n_transactions=20_000, seed=21)))
     root = make_project(tmp_path_factory.mktemp("project"), log, SMALL)
     dvc(root, "repro")
     return root
@@ -81,11 +93,11 @@ def project(tmp_path_factory) -> Path:
 
 def test_outputs_agree_with_each_other(project):
     out = project / "data" / "outputs"
-    predictions = pl.read_csv(out / "clv_predictions.csv", infer_schema=False).with_columns(
+    predictions = restore_cells(pl.read_csv(out / "clv_predictions.csv", infer_schema=False)).with_columns(
         pl.col("predicted_clv", "clv_lower", "clv_upper").cast(pl.Float64), pl.col("clv_rank").cast(pl.Int64)
     )
     scoring = pl.read_parquet(project / "data" / "features" / "scoring.parquet")
-    segments = pl.read_csv(out / "business_segments.csv", infer_schema=False)
+    segments = restore_cells(pl.read_csv(out / "business_segments.csv", infer_schema=False))
     n = scoring.height
     for frame in (predictions, segments):
         assert frame.height == n and frame["customer_id"].n_unique() == n
@@ -127,6 +139,40 @@ def test_outputs_agree_with_each_other(project):
         assert (out / name).stat().st_size > 0
     for picture in ("cluster_profiles.png", "segments.png"):
         assert (project / "reports" / "figures" / picture).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_every_csv_for_people_is_safe_in_a_spreadsheet(project):
+    scored = set(pl.read_parquet(project / "data" / "features" / "scoring.parquet")["customer_id"])
+    assert set(HOSTILE_IDS) <= scored  # the hostile ids went through as ordinary customers
+    out = project / "data" / "outputs"
+    people = (
+        "clv_predictions",
+        "business_segments",
+        "segment_summary",
+        "cluster_summary",
+        "clv_cluster_rankings",
+    )
+    files = [*(out / f"{name}.csv" for name in people), project / "data" / "ingest" / "quarantine.csv"]
+    for path in files:
+        frame = pl.read_csv(path, infer_schema=False)
+        for column in frame.columns:
+            for cell in frame[column].drop_nulls():
+                if cell.startswith(FORMULA_START):
+                    float(cell)  # only a number may start with "-" or "+": a formula fails here
+    ids = restore_cells(pl.read_csv(project / "data" / "outputs" / "clv_predictions.csv", infer_schema=False))
+    assert set(HOSTILE_IDS) <= set(ids["customer_id"])
+
+
+def test_stage_commands_run_from_a_fresh_shell_without_an_activated_venv(project):
+    """`.venv/bin/dvc ...` as the README shows it: PATH has no venv, stages/py finds it."""
+    venv = project / ".venv"
+    if not venv.exists():
+        venv.symlink_to(Path(sys.executable).parent.parent)
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"), "DVC_NO_ANALYTICS": "1"}
+    for command in (".venv/bin/dvc repro --force --single-item cluster", ".venv/bin/dvc metrics show"):
+        proc = subprocess.run(["sh", "-c", command], cwd=project, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, command + "\n" + proc.stdout + proc.stderr
+    assert "bic_by_k" in proc.stdout or "silhouette_by_k" in proc.stdout
 
 
 def test_second_repro_does_nothing_and_cluster_change_reruns_only_downstream(project):

@@ -1,4 +1,4 @@
-"""Business segments recomputed from the rules in DESIGN.md equal the module's."""
+"""Business segments recomputed from the rules in docs/DESIGN.md equal the module's."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def code_deps(script: Path) -> list[str]:
 
 def synced(pipeline: dict) -> dict:
     for stage in pipeline["stages"].values():
-        match = re.search(r"python\s+(\S+\.py)", stage["cmd"])
+        match = re.search(r"(stages/\S+\.py)", stage["cmd"])
         if not match:
             continue
         data = [d for d in stage.get("deps", []) if not str(d).startswith(("src/", "stages/"))]

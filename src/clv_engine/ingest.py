@@ -456,7 +456,7 @@ def _check_rejects(
         .head(3)
     )
     parts = [f"{r} ({n} rows, e.g. rows {', '.join(map(str, rows))})" for r, n, rows in top.iter_rows()]
-    reasons = "; ".join(parts)
+    reasons = "; ".join(parts) + _date_example(defects, params)
     if report["rows_accepted"] == 0:
         raise IngestError(
             f"{source}: every one of the {rows_read} rows was rejected: {reasons}. "
@@ -467,6 +467,25 @@ def _check_rejects(
         f"ingest.max_reject_share = {params.max_reject_share}. Top reasons: {reasons}. "
         "Fix the file, or raise ingest.max_reject_share in params.yaml to accept it as is."
     )
+
+
+def _date_example(defects: pl.DataFrame, params: IngestParams) -> str:
+    """The first unparseable date, the format tried and what looks wrong about it."""
+    column = params.columns.order_date
+    bad = defects.filter(pl.col("reason") == "unparseable_order_date")
+    if bad.is_empty() or column not in bad.columns:
+        return ""
+    row, value = bad.sort(_ROW).select(_ROW, column).row(0)
+    fmt = params.date_format
+    tried = repr(fmt) if fmt else "ISO 8601 (YYYY-MM-DD, optionally with a time)"
+    text = "" if value is None else str(value)
+    if fmt and ":" in text and "%H" not in fmt:
+        hint = f"; it has a time part: add it to ingest.date_format (e.g. '{fmt} %H:%M')"
+    elif not fmt and any(sep in text for sep in "/."):
+        hint = "; set ingest.date_format to its pattern (e.g. '%d/%m/%Y' or '%m/%d/%Y')"
+    else:
+        hint = ""
+    return f". Row {row}: {text!r} does not match {tried}{hint}"
 
 
 def _near_names(wanted: list[str], have: list[str]) -> str:

@@ -24,7 +24,9 @@ from .errors import UserError
 __all__ = [
     "OutputError",
     "atomic_path",
+    "neutralise_cells",
     "read_json",
+    "restore_cells",
     "write_csv",
     "write_json",
     "write_parquet",
@@ -74,15 +76,49 @@ def write_parquet(df: pl.DataFrame, target: str | Path) -> None:
     _write(target, lambda p: df.write_parquet(p, compression="zstd", statistics=True))
 
 
-def write_csv(df: pl.DataFrame, target: str | Path) -> None:
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
+# injection"); a leading quote makes it text. Values that already start with a quote are
+# quoted too, so that stripping one leading quote always gives the original value back.
+_FORMULA_OR_QUOTE = r"^[=+\-@\t\r']"
+
+
+def neutralise_cells(df: pl.DataFrame) -> pl.DataFrame:
+    """Text cells starting with ``= + - @``, tab, CR or ``'`` get a leading ``'``.
+
+    Only text columns change (a negative number stays a number). :func:`restore_cells`
+    undoes it exactly: a program reading such a CSV strips one leading ``'`` from every
+    text cell that starts with one.
+    """
+    text = [c for c, t in df.schema.items() if t == pl.String]
+    return df.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA_OR_QUOTE))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
+    )
+
+
+def restore_cells(df: pl.DataFrame) -> pl.DataFrame:
+    """The inverse of :func:`neutralise_cells` (for a CSV read back with text columns)."""
+    text = [c for c, t in df.schema.items() if t == pl.String]
+    return df.with_columns(
+        pl.when(pl.col(c).str.starts_with("'")).then(pl.col(c).str.slice(1)).otherwise(pl.col(c)).alias(c)
+        for c in text
+    )
+
+
+def write_csv(df: pl.DataFrame, target: str | Path, *, for_people: bool = False) -> None:
     """CSV with a header, ISO dates and ``.`` decimals; floats to 12 significant digits.
 
     Multi-threaded aggregations can change the last bits of a float sum from run to run;
     12 significant digits are far above that noise and far below what a reader needs, so
-    the same results always give the same bytes.
+    the same results always give the same bytes. ``for_people``: a file a person opens in
+    a spreadsheet; its text cells are made safe with :func:`neutralise_cells`.
     """
     floats = [c for c, t in df.schema.items() if t.is_float()]
     df = df.with_columns([pl.col(c).round_sig_figs(12) for c in floats]) if floats else df
+    df = neutralise_cells(df) if for_people else df
     _write(target, lambda p: df.write_csv(p, date_format="%Y-%m-%d", float_precision=None))
 
 

@@ -1,4 +1,4 @@
-"""Forecast accuracy metrics, defined once (DESIGN.md "Metrics") and used everywhere.
+"""Forecast accuracy metrics, defined once (docs/DESIGN.md "Metrics") and used everywhere.
 
 All take the actual revenue ``y`` and the prediction ``p`` of the same customers (same
 order) as 1-d arrays. Ties in ``p`` never depend on row order: the Gini counts a block of
@@ -167,7 +167,7 @@ def interval_coverage(y, lower, upper) -> float:
 
 
 def regression_metrics(y, p) -> dict[str, float]:
-    """Every point-forecast metric of DESIGN.md under its stable key."""
+    """Every point-forecast metric of docs/DESIGN.md under its stable key."""
     y, p = _arrays(y, p)
     err = p - y
     rho, rho_random_ties = _spearman_both(y, p)

@@ -1,4 +1,4 @@
-"""The final per-customer file, data/outputs/clv_predictions.csv (DESIGN.md names its columns).
+"""The final per-customer file, data/outputs/clv_predictions.csv (docs/DESIGN.md names its columns).
 
 One row per customer known at as_of, sorted by clv_rank. Money columns are rounded to
 cents, probabilities to 6 decimals. The horizon (days) and the interval level are in

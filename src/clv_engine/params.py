@@ -141,7 +141,7 @@ def _increasing(section: str, names: tuple[str, ...], values: tuple[float, ...])
 
 @dataclass(frozen=True)
 class LifecycleParams:
-    """Lifecycle rules (section ``lifecycle``; DESIGN.md "Lifecycle rules").
+    """Lifecycle rules (section ``lifecycle``; docs/DESIGN.md "Lifecycle rules").
 
     customer_stage by tenure_days: New <= new_max, Growing <= growing_max,
     Established <= established_max, Loyal beyond. status_segment by recency_days: Active

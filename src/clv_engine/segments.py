@@ -1,7 +1,7 @@
 """Business segments: lifecycle stage x status x behaviour -> a named segment and a strategy.
 
 The lifecycle labels come from :mod:`clv_engine.lifecycle` (thresholds in params
-``lifecycle``). The first rule that matches a customer names its segment (DESIGN.md
+``lifecycle``). The first rule that matches a customer names its segment (docs/DESIGN.md
 "Lifecycle rules"); "low" and "high" average order value are the ``segments``
 quantiles of the scored base unless absolute amounts are given.
 

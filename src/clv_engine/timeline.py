@@ -1,6 +1,6 @@
 """The time contract: cutoffs, horizons, lookbacks and labels. Nothing else decides dates.
 
-Definitions (DESIGN.md, "The time contract"):
+Definitions (docs/DESIGN.md, "The time contract"):
 
 - ``as_of`` is when the forecast is made; ``None`` in params means the last order date.
 - A horizon of ``P`` days after a cutoff ``c`` is the window ``(c, c + P]``; a horizon of
