@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
-# Stage commands call `python`: make it the venv's.
+# The venv first on PATH for anything make runs (stage commands find it themselves: stages/py).
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: run test lint format bench clean-env

@@ -4,7 +4,7 @@ import argparse
 
 import polars as pl
 
-from clv_engine.io import restore_cells, write_csv
+from clv_engine.io import read_csv_for_people, write_csv
 from clv_engine.outputs import predictions_table
 from clv_engine.stage import run_stage
 
@@ -21,7 +21,7 @@ def main(args: argparse.Namespace) -> str:
     table = predictions_table(
         pl.read_parquet(args.scores),
         pl.read_parquet(args.assignments),
-        restore_cells(pl.read_csv(args.segments, infer_schema=False)),
+        read_csv_for_people(args.segments, infer_schema=False),
         pl.read_parquet(args.drivers),
     )
     write_csv(table, args.predictions, for_people=True)

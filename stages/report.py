@@ -5,7 +5,7 @@ from pathlib import Path
 
 import polars as pl
 
-from clv_engine.io import read_json, restore_cells, write_text
+from clv_engine.io import read_csv_for_people, read_json, write_text
 from clv_engine.params import load_params
 from clv_engine.report import ReportInputs, gain_and_calibration_png, message_png, render_report
 from clv_engine.stage import run_stage
@@ -20,10 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> str:
     load_params(args.params)  # validates params.yaml like every stage
     out, rep = Path(args.outputs), Path(args.reports)
-    predictions = restore_cells(
-        pl.read_csv(
-            out / "clv_predictions.csv", infer_schema_length=None, schema_overrides={"customer_id": pl.String}
-        )
+    predictions = read_csv_for_people(
+        out / "clv_predictions.csv", infer_schema_length=None, schema_overrides={"customer_id": pl.String}
     )
     metadata = read_json(rep / "model_metadata.json")
     forecast = read_json(rep / "forecast.json")
@@ -39,9 +37,9 @@ def main(args: argparse.Namespace) -> str:
         metadata=metadata,
         metrics=read_json(rep / "metrics.json"),
         monitoring=read_json(rep / "monitoring" / "monitoring_summary.json"),
-        segment_summary=restore_cells(pl.read_csv(out / "segment_summary.csv")),
-        cluster_summary=restore_cells(pl.read_csv(out / "cluster_summary.csv")),
-        tier_rankings=restore_cells(pl.read_csv(out / "clv_cluster_rankings.csv")),
+        segment_summary=read_csv_for_people(out / "segment_summary.csv"),
+        cluster_summary=read_csv_for_people(out / "cluster_summary.csv"),
+        tier_rankings=read_csv_for_people(out / "clv_cluster_rankings.csv"),
         interactions=pl.read_csv(out / "interactions.csv"),
         total_low=low,
         total_high=high,

@@ -25,6 +25,7 @@ __all__ = [
     "OutputError",
     "atomic_path",
     "neutralise_cells",
+    "read_csv_for_people",
     "read_json",
     "restore_cells",
     "write_csv",
@@ -106,6 +107,11 @@ def restore_cells(df: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col(c).str.starts_with("'")).then(pl.col(c).str.slice(1)).otherwise(pl.col(c)).alias(c)
         for c in text
     )
+
+
+def read_csv_for_people(source: str | Path, **options: Any) -> pl.DataFrame:
+    """A CSV written with ``write_csv(..., for_people=True)``, its original values restored."""
+    return restore_cells(pl.read_csv(source, **options))
 
 
 def write_csv(df: pl.DataFrame, target: str | Path, *, for_people: bool = False) -> None:
