@@ -74,6 +74,20 @@ def logs(tmp: Path, only: str | None = None) -> dict[str, pl.DataFrame]:
             season_peak_day=300,
             season_amplitude=0.7,
         ),
+        # Frequent buyers (grocery-like): a purchase every week or two, few drop out, so many
+        # customers are near-sure to buy in the horizon (their intervals: issue 20).
+        "synth-frequent": SynthConfig(
+            n_transactions=150_000,
+            seed=21,
+            start=dt.date(2022, 1, 1),
+            end=dt.date(2023, 12, 31),
+            r=3.0,
+            alpha=30.0,
+            b=30.0,
+            season_amplitude=0.1,
+            acquisition_growth_per_year=0.1,
+            acquisition_share=1.0,
+        ),
     }
     if only:
         out = {k: v for k, v in out.items() if k == only}

@@ -18,11 +18,14 @@ from clv_engine.params import load_params
 from clv_engine.plots import shap_summary_png
 from clv_engine.stage import progress, run_stage
 
+TOP_FEATURES = 15  # in the SHAP summary and the importance plot
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bundle", required=True)
     parser.add_argument("--scoring", required=True)
-    parser.add_argument("--importance", required=True, help="global importance (CSV, a DVC plot)")
+    parser.add_argument("--importance", required=True, help="global importance of every feature (CSV)")
+    parser.add_argument("--importance-top", required=True, help=f"the top {TOP_FEATURES} (CSV, a DVC plot)")
     parser.add_argument("--figure", required=True, help="SHAP summary plot (PNG)")
     parser.add_argument("--interactions", required=True)
     parser.add_argument("--segment-shap", required=True)
@@ -37,6 +40,7 @@ def main(args: argparse.Namespace) -> str:
     explanation = explain(model, rows)
     importance = global_importance(explanation)
     write_csv(importance, args.importance)
+    write_csv(importance.head(TOP_FEATURES), args.importance_top)
     sample = rows.sample(min(rows.height, params.explain.plot_sample), seed=params.seed).sort("customer_id")
     index = rows.with_row_index("i").join(sample.select("customer_id"), on="customer_id")["i"].to_numpy()
     shap_summary_png(
@@ -45,6 +49,7 @@ def main(args: argparse.Namespace) -> str:
         [plain_label(f) for f in explanation.features],
         args.figure,
         params.seed,
+        TOP_FEATURES,
     )
     e = params.explain
     progress(

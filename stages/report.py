@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> str:
-    load_params(args.params)  # validates params.yaml like every stage
+    params = load_params(args.params)
     out, rep = Path(args.outputs), Path(args.reports)
     predictions = read_csv_for_people(
         out / "clv_predictions.csv", infer_schema_length=None, schema_overrides={"customer_id": pl.String}
@@ -45,7 +45,8 @@ def main(args: argparse.Namespace) -> str:
         total_high=high,
         origins=pl.read_csv(rep / "plots" / "origins.csv"),
         ingest=read_json(rep / "ingest.json"),
-        range_covers=forecast["range_covers"],
+        range_covers=metadata["level"]["total_band_covers"],
+        currency=params.report.currency,
         pictures={
             "gain": gain_png,
             "segments": rep / "figures" / "segments.png",

@@ -48,7 +48,9 @@ def main(args: argparse.Namespace) -> str:
             "total_lower": round(total * low, 2),
             "total_upper": round(total * high, 2),
             "interval_level": model.params.interval_level,
-            "range_covers": model.total_band_note_,
+            # How many earlier forecast dates the range rests on (0: customer noise alone);
+            # what it covers, in words, is in model_metadata.json (level.total_band_covers).
+            "range_origins": model.total_band_origins_,
         },
         args.forecast,
     )

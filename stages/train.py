@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> str:
     progress(f"{model.validation_}; {model.trees_} trees (revenue), {model.trees_buy_} (p_active)")
     oos = model.oos_
     validation = metrics.rounded(metrics.regression_metrics(oos["actual"], oos["predicted"]))
-    lower, upper = model.predict_interval(oos["predicted"])
+    lower, upper = model.predict_interval(oos["predicted"], p_active=oos["p_active"])
     validation["interval_coverage_in_sample"] = round(
         metrics.interval_coverage(oos["actual"], lower, upper), 6
     )
@@ -92,6 +92,7 @@ def main(args: argparse.Namespace) -> str:
                 for r in forecast.level.origins.iter_rows(named=True)
             ],
             "total_band": [round(b, 6) for b in model.total_band_],
+            "total_band_covers": model.total_band_note_,
             "sampling_cv": round(forecast.sampling_cv, 6),
         },
         # model.ensemble = stack: the weights of CatBoost and BTYD in the shipped forecast.
@@ -148,6 +149,7 @@ def _fallback(args, params, features_report, scoring, names) -> str:
                 "season": "",
                 "past_origins": [],
                 "total_band": [round(b, 6) for b in model.total_band_],
+                "total_band_covers": model.total_band_note_,
                 "sampling_cv": None,
             },
             "fallback": {"reason": reason, "customers_by_source": {k: int(v) for k, v in sources.items()}},

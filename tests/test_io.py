@@ -3,7 +3,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from clv_engine.io import OutputError, atomic_path, restore_cells, write_csv, write_json
+from clv_engine.io import OutputError, atomic_path, read_csv_for_people, restore_cells, write_csv, write_json
 
 
 def test_failed_write_keeps_previous_file_and_leaves_no_temp(tmp_path):
@@ -79,3 +79,16 @@ def test_csv_for_people_neutralises_formulas_and_reads_back_exactly(tmp_path):
     assert restore_cells(back)["customer_id"].to_list() == HOSTILE
     write_csv(df, tmp_path / "y.csv")  # files for programs are left as they are
     assert pl.read_csv(tmp_path / "y.csv", infer_schema=False)["customer_id"].to_list() == HOSTILE
+
+
+def test_csv_for_people_starts_with_a_bom_so_excel_reads_utf8(tmp_path):
+    import csv
+
+    df = pl.DataFrame({"customer_id": ["Zoë", "Łukasz", "東京"], "amount": [1.0, 2.0, 3.0]})
+    write_csv(df, tmp_path / "people.csv", for_people=True)
+    write_csv(df, tmp_path / "programs.csv")
+    assert (tmp_path / "people.csv").read_bytes().startswith(b"\xef\xbb\xbfcustomer_id,")
+    assert (tmp_path / "programs.csv").read_bytes().startswith(b"customer_id,")
+    assert read_csv_for_people(tmp_path / "people.csv")["customer_id"].to_list() == ["Zoë", "Łukasz", "東京"]
+    with open(tmp_path / "people.csv", encoding="utf-8-sig", newline="") as fh:
+        assert next(csv.reader(fh)) == ["customer_id", "amount"]

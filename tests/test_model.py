@@ -192,3 +192,30 @@ def test_interval_bins_hold_enough_customers():
     actual = predicted * rng.gamma(2.0, 0.5, predicted.size)
     cal = IntervalCalibrator(level=0.9, n_bins=10).fit(predicted, actual)
     assert cal.edges_.size + 1 == 1_000 // 200  # 5 bins of 200, not 10 of 100
+
+
+def test_sure_buyers_get_a_positive_lower_end_and_the_band_still_covers():
+    # Each customer buys with a known chance p; given a purchase, the spend scatters around
+    # its mean. The forecast is that mean x p. A customer with p >= 0.95 buys nothing less
+    # than 5% of the time: a 90% band's lower end is a positive amount (issue 20).
+    rng = np.random.default_rng(3)
+    n = 40_000
+    p = np.where(rng.random(n) < 0.2, rng.uniform(0.95, 0.999, n), rng.beta(1.0, 3.0, n))
+    spend_mean = rng.gamma(2.0, 30.0, n)
+    bought = rng.random(n) < p
+    actual = np.where(bought, spend_mean * rng.gamma(4.0, 0.25, n), 0.0)
+    predicted = p * spend_mean
+    half = n // 2
+    cal = IntervalCalibrator(level=0.9, n_bins=10).fit(
+        predicted[:half], actual[:half], p_buy=p[:half], bought=bought[:half]
+    )
+    lower, upper = cal.interval(predicted[half:], p[half:])
+    held, sure = actual[half:], p[half:] >= 0.95
+    inside = (lower <= held) & (held <= upper)
+    assert np.all(lower[sure] > 0) and np.all(lower[~sure] == 0)
+    assert 0.87 <= inside[sure].mean() <= 0.93
+    assert 0.88 <= inside.mean() <= 0.93
+    assert np.all((lower <= predicted[half:]) & (predicted[half:] <= upper))
+    # Without the chances, the band is the one the bins give (lower end 0 for everyone).
+    plain_lower, _ = cal.interval(predicted[half:])
+    assert np.all(plain_lower == 0)

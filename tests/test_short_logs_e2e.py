@@ -56,7 +56,7 @@ def _run(project: Path, as_of: str) -> dict:
     reports = project / "reports"
     out = {
         name: json.loads((reports / name).read_text())
-        for name in ("forecast.json", "metrics.json", "ingest.json")
+        for name in ("forecast.json", "metrics.json", "ingest.json", "model_metadata.json")
     }
     out["predictions"] = pl.read_csv(
         project / "data" / "outputs" / "clv_predictions.csv", schema_overrides={"customer_id": pl.String}
@@ -86,7 +86,8 @@ def test_a_log_too_young_to_train_on_falls_back_to_the_textbook_models(project):
     _forecast_ships(run)
     assert set(run["predictions"]["source"]) <= {"btyd", "naive"}
     assert run["metrics.json"]["backtest"] is None and "no backtest" in run["metrics.json"]["no_backtest"]
-    assert "customer noise only" in run["forecast.json"]["range_covers"]
+    assert "customer noise only" in run["model_metadata.json"]["level"]["total_band_covers"]
+    assert run["forecast.json"]["range_origins"] == 0
     assert 'id="no-backtest"' in run["report"]
 
 

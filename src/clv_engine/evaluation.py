@@ -118,12 +118,13 @@ def fit_forecast(
     model.anchor_level(rows, plan.target_total, plan.note, plan.log_errors)
     say(f"level of the forecast: {model.level_note_}")
     predicted = model.predict(rows)
-    lower, upper = model.predict_interval(predicted)
+    lower, upper = model.predict_interval(predicted, rows)
     cv = sampling_cv(predicted, model.oos_["predicted"], model.oos_["actual"])
     total = float(predicted.sum())
     low, high = total_range(total, plan.log_errors, params.model.interval_level, cv)
     model.total_band_ = (low / total, high / total) if total > 0 else (1.0, 1.0)
     model.total_band_note_ = range_note(plan.log_errors.size)
+    model.total_band_origins_ = int(plan.log_errors.size)
     return Forecast(model, plan, predicted, lower, upper, total, low, high, cv)
 
 
@@ -320,6 +321,15 @@ def origin_row(result: BacktestResult, sampled: bool = False) -> dict[str, Any]:
         "total_inside_range": bool(f.total_lower <= actual <= f.total_upper),
         "coverage": m["interval"]["coverage"],
     }
+    # Sure buyers (too likely to buy for a lower end of 0): their band is the mixture's.
+    preds = result.predictions
+    sure = preds.filter(pl.col("p_active") > 1 - (1 - f.model.params.interval_level) / 2)
+    row["sure_buyers"] = sure.height
+    row["coverage_sure_buyers"] = (
+        round(float(metrics.interval_coverage(sure["actual"], sure["lower"], sure["upper"])), 6)
+        if sure.height
+        else None
+    )
     for name in APPROACHES:
         row[f"bias_{name}"] = m[name]["bias"]
         row[f"gini_{name}"] = m[name]["normalized_gini"]

@@ -84,7 +84,7 @@ _LABELS = {
     "customer_stage": "lifecycle stage",
     "status_segment": "activity status",
     "behaviour": "buying rhythm",
-    "btyd_p_alive": "textbook P(still a customer)",
+    "btyd_p_alive": "textbook chance still a customer",
     "btyd_expected_purchases": "textbook expected purchases",
     "btyd_expected_spend": "textbook expected basket",
     "btyd_expected_revenue": "textbook forecast",

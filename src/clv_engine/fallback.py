@@ -53,6 +53,7 @@ class BaselineForecaster:
         self.value_model_ = ConstantModel("regressor", 0.0)  # no SHAP values: no trees
         self.oos_ = {k: np.array([]) for k in ("predicted", "actual", "p_active", "bought")}
         self.total_band_ = (1.0, 1.0)
+        self.total_band_origins_ = 0  # no earlier forecast date: customer noise alone
         self.total_band_note_ = (
             "customer noise only (Poisson purchases): the log is too short to measure how wrong the "
             "total can be; treat the range as too narrow"

@@ -120,12 +120,18 @@ def write_csv(df: pl.DataFrame, target: str | Path, *, for_people: bool = False)
     Multi-threaded aggregations can change the last bits of a float sum from run to run;
     12 significant digits are far above that noise and far below what a reader needs, so
     the same results always give the same bytes. ``for_people``: a file a person opens in
-    a spreadsheet; its text cells are made safe with :func:`neutralise_cells`.
+    a spreadsheet; its text cells are made safe with :func:`neutralise_cells`, and it starts
+    with a UTF-8 byte-order mark, without which Excel reads UTF-8 as a legacy code page and
+    garbles non-ASCII ids and names (polars and pandas skip the mark; Python's csv module
+    needs ``encoding="utf-8-sig"``).
     """
     floats = [c for c, t in df.schema.items() if t.is_float()]
     df = df.with_columns([pl.col(c).round_sig_figs(12) for c in floats]) if floats else df
     df = neutralise_cells(df) if for_people else df
-    _write(target, lambda p: df.write_csv(p, date_format="%Y-%m-%d", float_precision=None))
+    _write(
+        target,
+        lambda p: df.write_csv(p, date_format="%Y-%m-%d", float_precision=None, include_bom=for_people),
+    )
 
 
 def read_json(source: str | Path) -> Any:

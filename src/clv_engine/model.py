@@ -34,8 +34,10 @@ Mondrian by bins of the prediction: in each bin, the finite-sample-corrected qua
 actual / predicted give a multiplicative band, so intervals widen where values are large.
 Where the lower tail is the point mass at zero (customers who buy nothing), the lower end
 is 0 and the whole miscoverage goes to the upper end: an equal-tailed band would cover
-all the zeros and over-cover (about 95% for a 90% level). The band always contains the
-prediction.
+all the zeros and over-cover (about 95% for a 90% level). A sure buyer, whose p_active
+leaves less than the lower tail ((1 - level) / 2) to buying nothing, gets the band of
+"nothing with 1 - p_active, else the bin's calibrated spend" instead: a positive lower end
+(issue 20). The band always contains the prediction.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ __all__ = [
 _MIN_TREES = 50
 #: Out-of-sample customers an interval bin needs at least (IntervalCalibrator).
 MIN_BIN_CUSTOMERS = 200
+#: The spend ratios of sure buyers are kept at these quantile levels (IntervalCalibrator).
+SPEND_STEPS = 1000
+SPEND_GRID = np.linspace(0.0, 1.0, SPEND_STEPS + 1)
 _LOG_EVERY = 200  # CatBoost iterations between progress lines
 _OFFSET_FLOOR = 0.01  # currency: the smallest BTYD forecast the log offset takes
 
@@ -183,7 +188,12 @@ class IntervalCalibrator:
     n_bins: int
 
     def fit(
-        self, predicted: np.ndarray, actual: np.ndarray, level_log_errors: np.ndarray | None = None
+        self,
+        predicted: np.ndarray,
+        actual: np.ndarray,
+        level_log_errors: np.ndarray | None = None,
+        p_buy: np.ndarray | None = None,
+        bought: np.ndarray | None = None,
     ) -> IntervalCalibrator:
         """Calibrate on out-of-sample (predicted, actual) pairs.
 
@@ -192,6 +202,11 @@ class IntervalCalibrator:
         the realised level (the out-of-sample total matched to the actual) and combined with
         every level error (actual / shipped = ratio x exp(-error)), so the band holds in a
         season where the total is missed as it was missed before.
+
+        ``p_buy`` and ``bought`` (the out-of-sample P(a purchase) and whether there was one)
+        calibrate the band of sure buyers (:meth:`interval`): in each bin, the quantiles of
+        actual / (predicted / p_buy) among those who bought, the spend given a purchase
+        relative to its forecast.
         """
         predicted = np.maximum(np.asarray(predicted, dtype=float), 1e-9)
         actual = np.asarray(actual, dtype=float)
@@ -234,14 +249,68 @@ class IntervalCalibrator:
             lower.append(low)
         self.lower_ratio_ = np.asarray(lower)
         self.upper_ratio_ = np.asarray(upper)
+        self.spend_quantiles_ = None
+        if p_buy is not None and bought is not None:
+            self.spend_quantiles_ = self._spend_quantiles(
+                predicted,
+                actual,
+                np.asarray(p_buy, dtype=float),
+                np.asarray(bought, dtype=bool),
+                bins,
+                errors,
+            )
         return self
 
-    def interval(self, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(lower, upper), with lower <= predicted <= upper and lower >= 0."""
+    def _spend_quantiles(self, predicted, actual, p_buy, bought, bins, errors) -> np.ndarray:
+        """Per bin, the ratio actual / (predicted / p_buy) of buyers at SPEND_GRID levels."""
+        ratio = actual * np.clip(p_buy, 1e-9, 1.0) / predicted
+        if errors is not None:
+            ratio = ratio * (predicted.sum() / max(actual.sum(), 1e-12))
+        every = ratio[bought]
+        if errors is not None:
+            every = (every[:, None] * np.exp(-errors)[None, :]).ravel()
+        table = []
+        for b in range(self.edges_.size + 1):
+            r = ratio[bought & (bins == b)]
+            if errors is not None:
+                r = (r[:, None] * np.exp(-errors)[None, :]).ravel()
+            # A bin with too few buyers takes every bin's buyers (a wider spread, not none).
+            r = r if r.size >= MIN_BIN_CUSTOMERS else every
+            table.append(
+                np.quantile(r, SPEND_GRID, method="inverted_cdf") if r.size else np.zeros(SPEND_GRID.size)
+            )
+        return np.asarray(table)
+
+    def interval(
+        self, predicted: np.ndarray, p_buy: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper), with lower <= predicted <= upper and lower >= 0.
+
+        With ``p_buy`` (each customer's P(a purchase)), a sure buyer, one whose chance of
+        buying nothing 1 - p is below the lower tail (1 - level) / 2, gets the band of the
+        mixture "nothing with 1 - p, else spend S": P(Y <= lower) = (1 - level) / 2 gives
+        F_S(lower) = ((1 - level) / 2 - (1 - p)) / p, and F_S(upper) = 1 - (1 - level) / (2p),
+        with F_S the calibrated spend ratios of the bin. Their lower end is then positive.
+        """
         predicted = np.asarray(predicted, dtype=float)
         bins = np.searchsorted(self.edges_, np.maximum(predicted, 1e-9), side="right")
         lower = np.minimum(predicted * self.lower_ratio_[bins], predicted)
         upper = np.maximum(predicted * self.upper_ratio_[bins], predicted)
+        quantiles = getattr(self, "spend_quantiles_", None)
+        if p_buy is not None and quantiles is not None:
+            p = np.clip(np.asarray(p_buy, dtype=float), 1e-9, 1.0)
+            tail = (1 - self.level) / 2
+            sure = (1 - p) < tail
+            if np.any(sure):
+                s, b = np.flatnonzero(sure), bins[sure]
+                spend = predicted[s] / p[s]
+                low_at = (tail - (1 - p[s])) / p[s]
+                high_at = 1 - tail / p[s]
+                # The grid point at or below the lower level, at or above the upper one.
+                lo = np.clip(np.floor(low_at * SPEND_STEPS).astype(int), 0, SPEND_STEPS)
+                hi = np.clip(np.ceil(high_at * SPEND_STEPS).astype(int), 0, SPEND_STEPS)
+                lower[s] = np.minimum(spend * quantiles[b, lo], predicted[s])
+                upper[s] = np.maximum(spend * quantiles[b, hi], predicted[s])
         return np.maximum(lower, 0.0), upper
 
 
@@ -369,9 +438,7 @@ class CLVModel:
             "p_active": oos_buy[scored],
             "bought": bought[scored],
         }
-        self.intervals_ = IntervalCalibrator(p.interval_level, p.interval_bins).fit(
-            oos_value[scored], y[scored]
-        )
+        self.intervals_ = self._calibrate_intervals()
         self.cutoffs_ = sorted(set(dataset["cutoff"].to_list()))
         self.level_ = 1.0
         self.buy_shift_ = 0.0
@@ -384,6 +451,12 @@ class CLVModel:
             "classifier", "Logloss", dataset, bought, every, None, self.trees_buy_, "buy"
         )
         return self
+
+    def _calibrate_intervals(self, level_log_errors: np.ndarray | None = None) -> IntervalCalibrator:
+        oos = self.oos_
+        return IntervalCalibrator(self.params.interval_level, self.params.interval_bins).fit(
+            oos["predicted"], oos["actual"], level_log_errors, oos["p_active"], oos["bought"] == 1
+        )
 
     def _folds(self, dataset: pl.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
         cutoffs = dataset["cutoff"].to_numpy()
@@ -522,9 +595,7 @@ class CLVModel:
         """
         self.level_, self.buy_shift_ = 1.0, 0.0
         if level_log_errors is not None and np.size(level_log_errors):
-            self.intervals_ = IntervalCalibrator(self.params.interval_level, self.params.interval_bins).fit(
-                self.oos_["predicted"], self.oos_["actual"], level_log_errors
-            )
+            self.intervals_ = self._calibrate_intervals(level_log_errors)
         forecast = float(self.predict(rows).sum())
         if target_total is None or target_total <= 0 or forecast <= 0:
             self.level_note_ = f"the trees' level ({note})"
@@ -562,10 +633,16 @@ class CLVModel:
         return shift_log_odds(self._p_buy(self.buy_model_, frame), self.buy_shift_)
 
     def predict_interval(
-        self, predicted: np.ndarray, frame: pl.DataFrame | None = None
+        self, predicted: np.ndarray, frame: pl.DataFrame | None = None, p_active: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The calibrated band around ``predicted`` (``frame`` is not needed here)."""
-        return self.intervals_.interval(predicted)
+        """The calibrated band around ``predicted``.
+
+        With ``frame`` (the rows predicted) or their ``p_active``, sure buyers get a positive
+        lower end (:meth:`IntervalCalibrator.interval`); with neither, the bins' band.
+        """
+        if p_active is None and frame is not None:
+            p_active = self.predict_p_active(frame)
+        return self.intervals_.interval(predicted, p_active)
 
     def source(self, frame: pl.DataFrame) -> np.ndarray:
         """Which method made each forecast: the CLV model, for every customer."""

@@ -35,6 +35,7 @@ __all__ = [
     "MonitorParams",
     "Params",
     "ParamsError",
+    "ReportParams",
     "ScoreParams",
     "SegmentParams",
     "TrainingParams",
@@ -411,6 +412,22 @@ class ExplainParams:
 
 
 @dataclass(frozen=True)
+class ReportParams:
+    """The HTML report (section ``report``)."""
+
+    # Shown before every amount: a symbol ("$", "€") or a code ("EUR" is shown "EUR 1,234");
+    # "" shows plain numbers. The log's revenue is in one currency; this only names it.
+    currency: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.currency) > 5 or any(c.isspace() or c.isdigit() for c in self.currency):
+            raise ParamsError(
+                f"report.currency must be a symbol or code of at most 5 characters, without digits "
+                f'or spaces (e.g. "$", "EUR"), got {self.currency!r}'
+            )
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
 
@@ -431,6 +448,7 @@ class Params:
     segments: SegmentParams = field(default_factory=SegmentParams)
     monitor: MonitorParams = field(default_factory=MonitorParams)
     explain: ExplainParams = field(default_factory=ExplainParams)
+    report: ReportParams = field(default_factory=ReportParams)
 
 
 # --------------------------------------------------------------------------- parsing

@@ -6,6 +6,7 @@ same data gives the same bytes.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -32,21 +33,30 @@ def cluster_profiles_png(summary: pl.DataFrame, features: tuple[str, ...], targe
     """Heatmap of each cluster's feature means (standardised across clusters) + value bars."""
     columns = [f"mean_{f}" for f in features]
     values = summary.select(columns).to_numpy().astype(float)
-    z = (values - values.mean(axis=0)) / np.where(values.std(axis=0) > 0, values.std(axis=0), 1.0)
+    # A mean that does not exist (gaps of one-time buyers) is a grey "n/a" cell, not "nan".
+    with np.errstate(invalid="ignore"):
+        spread = np.nanstd(values, axis=0) if values.size else np.zeros(len(columns))
+        spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+        z = np.ma.masked_invalid((values - np.nanmean(values, axis=0)) / spread)
     labels = [
-        f"{cid}: {profile} ({share:.0%})"
+        "\n".join(textwrap.wrap(f"{cid} ({share:.0%}): {profile}", 58))
         for cid, profile, share in summary.select("cluster_id", "profile", "customer_share").iter_rows()
     ]
     fig, (ax, bx) = plt.subplots(
-        1, 2, figsize=(13, 0.6 * len(labels) + 2.2), gridspec_kw={"width_ratios": [3, 1.3]}, sharey=True
+        1, 2, figsize=(14, 0.85 * len(labels) + 2.4), gridspec_kw={"width_ratios": [3, 1.3]}, sharey=True
     )
-    ax.imshow(z, cmap="RdBu_r", vmin=-2, vmax=2, aspect="auto")
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("#dddddd")
+    image = ax.imshow(z, cmap=cmap, vmin=-2, vmax=2, aspect="auto")
     ax.set_xticks(range(len(features)), [f.replace("_", " ") for f in features], rotation=30, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
-            ax.text(j, i, f"{values[i, j]:.3g}", ha="center", va="center", fontsize=8)
-    ax.set_title("Cluster profiles: mean per cluster (colour: above / below the other clusters)")
+            text = f"{values[i, j]:,.3g}" if np.isfinite(values[i, j]) else "n/a"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8)
+    bar = fig.colorbar(image, ax=ax, orientation="horizontal", fraction=0.05, pad=0.22)
+    bar.set_label("below the other clusters (blue) ... above them (red), in standard deviations")
+    ax.set_title("Cluster profiles: mean per cluster")
     bx.barh(range(len(labels)), summary["median_predicted_clv"].to_numpy(), color="#4c72b0")
     bx.set_title("Median predicted CLV")
     bx.invert_yaxis()
@@ -93,7 +103,7 @@ def shap_summary_png(
     np.random.seed(seed)
     shap_lib.summary_plot(shap, numeric, feature_names=labels, max_display=top, show=False, plot_size=(9, 7))
     fig = plt.gcf()
-    fig.axes[0].set_xlabel("effect on the log of predicted CLV (right: raises it)")
+    fig.axes[0].set_xlabel("how much it moves the forecast: right raises it, left lowers it (log scale)")
     fig.suptitle(
         "What drives predicted CLV (each dot is a customer; colour: the feature's value)", fontsize=11
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,63 @@ import polars as pl
 from .evaluation import APPROACHES
 from .plots import save_png
 
-__all__ = ["ReportInputs", "gain_and_calibration_png", "message_png", "render_report"]
+__all__ = ["ReportInputs", "format_money", "gain_and_calibration_png", "message_png", "render_report"]
 
 _NAMES = {
-    "model": "CLV model (CatBoost boosted from BG/NBD + Gamma-Gamma)",
-    "btyd": "BG/NBD + Gamma-Gamma",
-    "naive_spend_rate": "Naive spend rate",
-    "last_period": "Revenue of the last horizon-length period",
+    "model": "This engine (CatBoost started from the textbook model)",
+    "btyd": "Textbook model (BG/NBD + Gamma-Gamma)",
+    "naive_spend_rate": "Past spend rate carried forward",
+    "last_period": "Same as the last period of that length",
+}
+
+#: Plain-word column headers for the output columns the page shows.
+_HEADERS = {
+    "clv_rank": "rank",
+    "customer_id": "customer",
+    "predicted_clv": "predicted spend",
+    "clv_lower": "low end",
+    "clv_upper": "high end",
+    "p_active": "chance of buying",
+    "business_segment": "segment",
+    "explanation": "why",
+    "customer_share": "share of customers",
+    "revenue_share": "share of predicted revenue",
+    "median_predicted_clv": "median predicted spend",
+    "predicted_revenue": "predicted revenue",
+    "clv_segment": "value tier",
+    "value_tier": "value tier",
+    "clv_tier": "value tier",
+    "cluster_id": "cluster",
+    "suggested_action": "suggested action",
+    "feature_a": "factor",
+    "feature_b": "depends on",
+}
+
+#: The words of the page a reader may not know, in plain terms (the glossary at its end).
+GLOSSARY = {
+    "Predicted spend": "what a customer is expected to spend over the forecast period, net of returns.",
+    "Low end, high end": "each customer's range: the spend lands inside it for about {level} of "
+    "customers. A customer who may well buy nothing has a low end of 0; one who is almost sure "
+    "to buy has a positive low end.",
+    "Range of the total": "where the total should land {level} of the time, allowing for how far "
+    "the same method missed at earlier forecast dates of this log.",
+    "Chance of buying": "the probability that a customer places at least one order in the period.",
+    "Textbook model (BG/NBD + Gamma-Gamma)": "the standard statistical models of repeat buying "
+    "(BG/NBD, Fader, Hardie and Lee 2005) and of spend per order (Gamma-Gamma, Colombo and Jiang "
+    "1999), the usual benchmark for customer lifetime value.",
+    "Ranking quality (normalized Gini)": "how well the forecast puts the customers who will spend "
+    "most first: 1 is a perfect order, 0 a random one.",
+    "Ranking agreement (Spearman)": "the rank correlation of predicted and actual spend (1 = same order).",
+    "Top 10% lift": "the actual spend of the 10% of customers ranked highest, as a multiple of "
+    "the average customer's.",
+    "Average error per customer (MAE)": "the mean absolute difference between predicted and actual spend.",
+    "Typical error (RMSE)": "the root mean squared difference; large misses weigh more.",
+    "Total vs actual (bias)": "forecast total / actual total - 1: +10% means 10% too high.",
+    "Error by decile (decile MAPE)": "customers in ten groups by predicted spend: the mean "
+    "relative gap between each group's predicted and actual spend.",
+    "Backtest": "the whole pipeline replayed at an earlier date with only the data known then, "
+    "and compared with what customers then actually spent.",
+    "Drift": "the customers scored now look different from those the model learned from.",
 }
 
 
@@ -80,6 +131,11 @@ class ReportInputs:
     ingest: dict[str, Any]  # reports/ingest.json
     range_covers: str  # reports/forecast.json: what the range of the total covers
     pictures: dict[str, Path]
+    currency: str = ""  # params report.currency
+
+    def money(self, decimals: int = 0) -> Callable[[Any], str]:
+        """A cell format: the amount with the currency (:func:`format_money`)."""
+        return lambda value: format_money(float(value), self.currency, decimals)
 
 
 def _img(path: Path, alt: str) -> str:
@@ -87,21 +143,30 @@ def _img(path: Path, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _money(value: float) -> str:
-    return f"{value:,.0f}"
+def format_money(value: float, currency: str = "", decimals: int = 0) -> str:
+    """``$1,234``, ``EUR 1,234`` or ``-$12``: the currency, thousands separators, fixed decimals."""
+    prefix = f"{currency} " if currency[:1].isalpha() else currency
+    sign = "-" if round(value, decimals) < 0 else ""
+    return f"{sign}{prefix}{abs(value):,.{decimals}f}"
 
 
-def _table(frame: pl.DataFrame, formats: dict[str, str] | None = None, table_id: str = "") -> str:
+Format = str | Callable[[Any], str]
+
+
+def _table(frame: pl.DataFrame, formats: dict[str, Format] | None = None, table_id: str = "") -> str:
     formats = formats or {}
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in frame.columns)
+    head = "".join(f"<th>{html.escape(_HEADERS.get(c, c.replace('_', ' ')))}</th>" for c in frame.columns)
     rows = []
     for row in frame.iter_rows():
         cells = []
         for name, value in zip(frame.columns, row, strict=True):
+            spec = formats.get(name)
             if value is None:
                 text = ""
-            elif name in formats:
-                text = format(value, formats[name])
+            elif callable(spec):
+                text = spec(value)
+            elif spec is not None:
+                text = format(value, spec)
             elif isinstance(value, float):
                 text = f"{value:,.2f}"
             else:
@@ -131,6 +196,8 @@ img { max-width: 100%; background: #fff; border-radius: 6px; margin: 6px 0 }
 .alert { background: #fff4e5; border-left: 4px solid #f0a020; padding: 10px 14px }
 .ok { background: #e9f7ef; border-left: 4px solid #2e9d5b; padding: 10px 14px }
 .note { color: #5b6675; font-size: 13px }
+.glossary dt { font-weight: 600; margin-top: 8px }
+.glossary dd { margin: 2px 0 0 18px; color: #3a4452 }
 """
 
 
@@ -146,23 +213,25 @@ def _backtest_section(inputs: ReportInputs, level: float) -> str:
         rows.append(
             {
                 "approach": _NAMES[name],
-                "normalized Gini": r["normalized_gini"],
-                "Spearman": r["spearman"],
-                "top-decile lift": r["top_decile_lift"],
-                "MAE": r["mae"],
-                "RMSE": r["rmse"],
-                "bias": r["bias"],
-                "decile MAPE": r["decile_mape"],
+                "ranking quality (normalized Gini)": r["normalized_gini"],
+                "ranking agreement (Spearman)": r["spearman"],
+                "top 10% lift": r["top_decile_lift"],
+                "average error per customer (MAE)": r["mae"],
+                "typical error (RMSE)": r["rmse"],
+                "total vs actual (bias)": r["bias"],
+                "error by decile (decile MAPE)": r["decile_mape"],
             }
         )
     backtest = _table(
         pl.DataFrame(rows),
         {
-            "normalized Gini": ".3f",
-            "Spearman": ".3f",
-            "top-decile lift": ".2f",
-            "bias": "+.1%",
-            "decile MAPE": ".3f",
+            "ranking quality (normalized Gini)": ".3f",
+            "ranking agreement (Spearman)": ".3f",
+            "top 10% lift": ".2f",
+            "average error per customer (MAE)": inputs.money(2),
+            "typical error (RMSE)": inputs.money(2),
+            "total vs actual (bias)": "+.1%",
+            "error by decile (decile MAPE)": ".1%",
         },
         "backtest",
     )
@@ -173,7 +242,7 @@ def _backtest_section(inputs: ReportInputs, level: float) -> str:
             pl.col("actual_total").alias("actual total"),
             pl.col("total").alias("forecast total"),
             pl.col("bias_model").alias("bias"),
-            pl.col("bias_btyd").alias("BG/NBD + GG bias"),
+            pl.col("bias_btyd").alias("textbook model's bias"),
             pl.col("total_lower").alias("range from"),
             pl.col("total_upper").alias("range to"),
             pl.when(pl.col("total_inside_range")).then(pl.lit("yes")).otherwise(pl.lit("no")).alias("inside"),
@@ -181,12 +250,12 @@ def _backtest_section(inputs: ReportInputs, level: float) -> str:
         ),
         {
             "customers scored": ",",
-            "actual total": ",.0f",
-            "forecast total": ",.0f",
-            "range from": ",.0f",
-            "range to": ",.0f",
+            "actual total": inputs.money(),
+            "forecast total": inputs.money(),
+            "range from": inputs.money(),
+            "range to": inputs.money(),
             "bias": "+.1%",
-            "BG/NBD + GG bias": "+.1%",
+            "textbook model's bias": "+.1%",
             "customers inside intervals": ".1%",
         },
         "origins",
@@ -194,9 +263,11 @@ def _backtest_section(inputs: ReportInputs, level: float) -> str:
     cov = m["interval"]["coverage"]
     return f"""<p>The whole pipeline was replayed on {bt["cutoff"]} using only data up to that day, and its
 forecast compared with what {bt["customers"]:,} customers actually spent in the next
-{bt["horizon_days"]} days, beside the textbook models.</p>
+{bt["horizon_days"]} days, beside the textbook model and two simple rules (the words are
+explained at the end of the page).</p>
 {backtest}
-<p>The {level:.0%} intervals held the actual for <b>{cov:.1%}</b> of customers.</p>
+<p>The customers' own {level:.0%} ranges held what they actually spent for <b>{cov:.1%}</b> of
+customers.</p>
 <h3>At every backtest origin</h3>
 <p>The same replay at {inputs.origins.height} monthly forecast dates, so that every season the log
 allows is checked: the total against what was spent, whether it fell inside its {level:.0%}
@@ -272,7 +343,23 @@ def render_report(inputs: ReportInputs) -> str:
         "median_predicted_clv",
         "revenue_share",
     )
-    pct = {"customer_share": ".1%", "revenue_share": ".1%", "share of revenue": ".1%", "p_active": ".1%"}
+    pct: dict[str, Format] = {
+        "customer_share": ".1%",
+        "revenue_share": ".1%",
+        "share of revenue": ".1%",
+        "p_active": ".1%",
+        "predicted revenue": inputs.money(),
+        "predicted_revenue": inputs.money(),
+        "median_predicted_clv": inputs.money(2),
+        "predicted_clv": inputs.money(2),
+        "clv_lower": inputs.money(2),
+        "clv_upper": inputs.money(2),
+    }
+    money = inputs.money()
+    glossary = "".join(
+        f"<dt>{html.escape(term)}</dt><dd>{html.escape(text.format(level=f'{level:.0%}'))}</dd>"
+        for term, text in GLOSSARY.items()
+    )
     level_note = html.escape(
         f"Level of the forecast (model.level = {md['params']['model']['level']}): {md['level']['set_by']}."
     )
@@ -284,9 +371,9 @@ def render_report(inputs: ReportInputs) -> str:
 months). Every number below comes from the pipeline's own outputs (data/outputs, reports/).</p>
 <div class="cards">
 <div class="card"><div class="k">Predicted revenue, next {md["horizon_days"]} days</div>
-<div class="v" id="total">{_money(total)}</div>
-<div class="k" id="total-range">{level:.0%} range: {_money(inputs.total_low)} to
-{_money(inputs.total_high)}</div></div>
+<div class="v" id="total">{html.escape(money(total))}</div>
+<div class="k" id="total-range">{level:.0%} range: {html.escape(money(inputs.total_low))} to
+{html.escape(money(inputs.total_high))}</div></div>
 <div class="card"><div class="k">Customers scored</div><div class="v" id="customers">{p.height:,}</div></div>
 <div class="card"><div class="k">Expected to buy at least once</div><div class="v">{active:,.0f}</div>
 <div class="k">{active / p.height:.1%} of customers</div></div>
@@ -294,9 +381,10 @@ months). Every number below comes from the pipeline's own outputs (data/outputs,
 <div class="v">{float(p.filter(pl.col("clv_percentile") > 90)["predicted_clv"].sum()) / total:.0%}</div>
 <div class="k">of predicted revenue</div></div>
 </div>
-<p class="note" id="range-covers">The range says how wrong the total can be. It covers
-{html.escape(inputs.range_covers)}. Per-customer {level:.0%} intervals are in
-clv_predictions.csv.</p>
+<p class="note" id="range-covers">The actual total should land between
+{html.escape(money(inputs.total_low))} and {html.escape(money(inputs.total_high))} {level:.0%} of
+the time: the range allows for {html.escape(inputs.range_covers)}. Each customer's own range
+(low end, high end) is in clv_predictions.csv.</p>
 <p class="note" id="level">{level_note}</p>
 <p class="note" id="guests">{guests}</p>
 
@@ -332,9 +420,17 @@ clv_predictions.csv.</p>
 
 <h2>What drives the forecast</h2>
 {_img(inputs.pictures["shap"], "SHAP summary")}
-{_table(inputs.interactions.select("feature_a", "feature_b", "reading"), table_id="interactions")}
+{
+        _table(
+            inputs.interactions.select(pl.col("reading").alias("pairs that work together")),
+            table_id="interactions",
+        )
+    }
 
 <h2>Top 20 customers</h2>
 {_table(top, pct, "top")}
+
+<h2 id="glossary">Words used on this page</h2>
+<dl class="glossary">{glossary}</dl>
 </main></body></html>
 """

@@ -1,22 +1,76 @@
 """Business-facing summaries of clusters and value tiers.
 
-The plain-words profile of a cluster ("Loyal, frequent, low AOV, lagging") is its most
-common lifecycle stage, its median number of orders (one-time = 1, frequent = at or above
-the base's 75th percentile, occasional between), its median average order value against
-the segment thresholds (low / mid / high) and its most common status. Its suggested
-action is the strategy that the business-segment rules (:mod:`clv_engine.segments`) give
-to a customer with the cluster's typical values, so clusters and segments never
-contradict each other.
+The plain-words profile of a cluster ("many orders (11 vs 2), bought recently (45 vs 260
+days ago); mostly active") says what sets it apart from the whole scored base: for each
+clustering feature whose median in the cluster differs from the base's, where the
+cluster's median falls in the base's distribution (its mid-rank percentile); the feature
+furthest from the base's middle is named, and the next ones (at most MAX_TRAITS in all)
+where they are at least TRAIT_DISTANCE away, each with the cluster's median against the
+base's. Then its most common status, and its lifecycle stage
+where the clusters' stages differ. Its suggested action is the strategy that the
+business-segment rules (:mod:`clv_engine.segments`) give to a customer with the cluster's
+typical values, so clusters and segments never contradict each other.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from .aggregate import group_sums_means
 from .segments import AovThresholds, assign_segments
 
-__all__ = ["cluster_summary", "tier_rankings"]
+__all__ = ["cluster_summary", "cluster_traits", "tier_rankings"]
+
+#: At most this many traits per profile, each at least TRAIT_DISTANCE from the base's median
+#: (in percentile: 0.15 = the cluster's median is beyond the base's 35th-65th percentiles).
+MAX_TRAITS = 3
+TRAIT_DISTANCE = 0.15
+
+#: Words for a cluster below / above the base on a feature, and how to show its value.
+_TRAIT_WORDS: dict[str, tuple[str, str, str]] = {
+    "recency_days": ("bought more recently", "longer since the last order", "{:,.0f} vs {:,.0f} days ago"),
+    "tenure_days": ("newer customers", "customers for longer", "{:,.0f} vs {:,.0f} days"),
+    "n_orders": ("fewer orders", "more orders", "{:,.3g} vs {:,.3g}"),
+    "avg_order_value": ("smaller baskets", "bigger baskets", "{:,.2f} vs {:,.2f} per order"),
+    "gap_mean_days": ("shorter gaps between orders", "longer gaps between orders", "{:,.0f} vs {:,.0f} days"),
+    "return_share": ("fewer returns", "more returns", "{:.0%} vs {:.0%} of spend"),
+}
+
+
+def _mid_rank(values: np.ndarray, at: float) -> float:
+    """Share of ``values`` below ``at``, counting ties as half (values without NaN)."""
+    return float((np.sum(values < at) + 0.5 * np.sum(values == at)) / values.size)
+
+
+def cluster_traits(data: pl.DataFrame, base: pl.DataFrame, features: tuple[str, ...]) -> pl.DataFrame:
+    """cluster_id, traits: what sets each cluster of ``data`` apart from ``base`` (module doc)."""
+    medians = data.group_by("cluster_id").agg([pl.col(f).median() for f in features]).sort("cluster_id")
+    columns = {f: base[f].cast(pl.Float64).drop_nulls().drop_nans().to_numpy() for f in features}
+    out = []
+    for row in medians.iter_rows(named=True):
+        found = []
+        for f in features:
+            values, median = columns[f], row[f]
+            if median is None or values.size == 0 or np.isnan(median):
+                continue
+            base_median = float(np.median(values))
+            distance = _mid_rank(values, median) - 0.5
+            if median == base_median or distance == 0:
+                continue
+            label = f.replace("_", " ")
+            low, high, shown = _TRAIT_WORDS.get(
+                f, (f"lower {label}", f"higher {label}", "{:,.3g} vs {:,.3g}")
+            )
+            words = high if distance > 0 else low
+            found.append((-abs(distance), f, f"{words} ({shown.format(median, base_median)})"))
+        found.sort()
+        kept = [text for k, (d, _, text) in enumerate(found) if k == 0 or -d >= TRAIT_DISTANCE]
+        traits = ", ".join(kept[:MAX_TRAITS])
+        out.append(
+            {"cluster_id": row["cluster_id"], "traits": traits or "close to the base on every measure"}
+        )
+    return pl.DataFrame(out, schema={"cluster_id": data["cluster_id"].dtype, "traits": pl.String})
 
 
 def cluster_summary(
@@ -67,31 +121,18 @@ def cluster_summary(
         )
         .sort("cluster_id")
     )
-    frequent = max(2.0, float(scored["n_orders"].quantile(0.75) or 2.0))
-    orders = pl.col("_n_orders")
-    frequency = (
-        pl.when(orders <= 1)
-        .then(pl.lit("one-time"))
-        .when(orders >= frequent)
-        .then(pl.lit("frequent"))
-        .otherwise(pl.lit("occasional"))
+    # The stage is named only where clusters differ in it (on a one-cohort log all are Loyal).
+    stage = (
+        pl.format("{} customers, ", pl.col("customer_stage").str.to_lowercase())
+        if summary["customer_stage"].n_unique() > 1
+        else pl.lit("")
     )
-    aov = pl.col("_aov")
-    aov_level = (
-        pl.when(aov <= thresholds.low)
-        .then(pl.lit("low"))
-        .when(aov >= thresholds.high)
-        .then(pl.lit("high"))
-        .otherwise(pl.lit("mid"))
-    )
-    summary = summary.with_columns(
-        pl.format(
-            "{}, {}, {} AOV, {}",
-            "customer_stage",
-            frequency,
-            aov_level,
-            pl.col("status_segment").str.to_lowercase(),
-        ).alias("profile"),
+    summary = summary.join(
+        cluster_traits(data, scored, features), on="cluster_id", how="left", maintain_order="left"
+    ).with_columns(
+        pl.format("{}{}; mostly {}", stage, "traits", pl.col("status_segment").str.to_lowercase()).alias(
+            "profile"
+        ),
         pl.format("Tier {}", "value_tier").alias("clv_tier"),
     )
     typical = summary.select(
@@ -120,7 +161,7 @@ def cluster_summary(
         "predicted_revenue",
         "revenue_share",
     ]
-    out = summary.join(actions, on="cluster_id").drop("_n_orders", "_aov", "value_tier")
+    out = summary.join(actions, on="cluster_id").drop("_n_orders", "_aov", "value_tier", "traits")
     return out.select(leading + [c for c in out.columns if c not in leading])
 
 

@@ -135,7 +135,10 @@ def select_windows(
         if pinned or any(r.status == "scored" for r in results):
             break
 
-    grid = pl.DataFrame([asdict(r) for r in results], infer_schema_length=None)
+    grid = pl.DataFrame([asdict(r) for r in results], infer_schema_length=None).with_columns(
+        # A label for the DVC plot (lookback_months alone sorts as text there: 12, 18, 3, 6, 9).
+        window=pl.format("{} months back, {} ahead", "lookback_months", "horizon_months")
+    )
     usable = [r for r in results if r.status in ("scored", "pinned")]
     if not usable:
         reasons = "; ".join(f"({r.lookback_months} m, {r.horizon_months} m): {r.reason}" for r in results)
