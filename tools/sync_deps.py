@@ -3,8 +3,9 @@
     .venv/bin/python tools/sync_deps.py          # rewrite dvc.yaml
     .venv/bin/python tools/sync_deps.py --check  # exit 1 if a stage's code deps differ
 
-A stage's code deps are its script and the transitive closure of the package modules it
-imports (a package's ``__init__`` included); its data deps are kept as they are. DVC reruns
+A stage's code deps are its script, the transitive closure of the package modules it
+imports (a package's ``__init__`` included) and the launcher ``stages/py`` that runs it; its
+data deps are kept as they are. DVC reruns
 a stage only when a listed dep changes, so this is what keeps ``dvc repro`` from serving
 outputs of code that has since changed (tests/test_params.py runs the check).
 """
@@ -66,7 +67,9 @@ def synced(pipeline: dict) -> dict:
         if not match:
             continue
         data = [d for d in stage.get("deps", []) if not str(d).startswith(("src/", "stages/"))]
-        stage["deps"] = code_deps(ROOT / match.group(1)) + data
+        # stages/py runs the script and sets how numpy and OpenBLAS round: a dep like the code.
+        launcher = ["stages/py"] if stage["cmd"].startswith("sh stages/py ") else []
+        stage["deps"] = code_deps(ROOT / match.group(1)) + launcher + data
     return pipeline
 
 
