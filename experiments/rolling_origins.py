@@ -71,6 +71,22 @@ def main() -> None:
         f"{s['total_inside_range_share']:.0%}; mean Gini model {s['model']['mean_gini']:.3f} "
         f"BG/NBD {s['btyd']['mean_gini']:.3f}"
     )
+    horizons = params.score.horizons_months
+    print()
+    print(
+        "| cutoff | "
+        + " | ".join(f"{h}m bias model / BG/NBD | {h}m Gini model / BG/NBD" for h in horizons)
+        + " |"
+    )
+    for row in result.origins.iter_rows(named=True):
+        cells = [str(row["cutoff"])]
+        for h in horizons:
+            if row.get(f"bias_model_{h}m") is None:
+                cells += ["not realised", ""]
+                continue
+            cells.append(f"{row[f'bias_model_{h}m']:+.1%} / {row[f'bias_btyd_{h}m']:+.1%}")
+            cells.append(f"{row[f'gini_model_{h}m']:.3f} / {row[f'gini_btyd_{h}m']:.3f}")
+        print("| " + " | ".join(cells) + " |")
     for line in result.skipped:
         print("skipped:", line)
 

@@ -5,6 +5,7 @@ import argparse
 import polars as pl
 
 from clv_engine.dataset import customer_rows, training_set
+from clv_engine.horizons import curve_months, purchase_curve
 from clv_engine.io import read_json, write_json, write_parquet
 from clv_engine.level import level_history
 from clv_engine.params import load_params
@@ -34,6 +35,8 @@ def main(args: argparse.Namespace) -> str:
             f"{args.selected} was made for as_of {chosen['as_of']}, not {as_of}: rerun dvc repro"
         )
     scoring, fits = customer_rows(orders, as_of, lookback, horizon, params.features, params.lifecycle)
+    months = curve_months(params.score.horizons_months, horizon)
+    scoring = purchase_curve(scoring, fits.beta_geo, as_of, months)
     if chosen.get("trainable", True):
         train = training_set(orders, as_of, lookback, horizon, params)
         plan, sample, training = train.plan, train.sample, train.rows

@@ -1,10 +1,12 @@
 """DVC stage score: every customer known at as_of -> predicted CLV, interval, p_active, rank."""
 
 import argparse
+import datetime as dt
 
 import joblib
 import polars as pl
 
+from clv_engine.horizons import discounted_value, horizon_values
 from clv_engine.io import write_json, write_parquet
 from clv_engine.params import load_params
 from clv_engine.ranking import rank_customers
@@ -25,6 +27,7 @@ def main(args: argparse.Namespace) -> str:
     rows = pl.read_parquet(args.scoring)
     progress(f"scoring {rows.height:,} customers at {bundle['as_of']} over {bundle['horizon_days']} days")
     predicted = model.predict(rows)
+    as_of = dt.date.fromisoformat(bundle["as_of"])
     lower, upper = model.predict_interval(predicted, rows)
     scores = rows.select("customer_id").with_columns(
         predicted_clv=predicted,
@@ -32,6 +35,14 @@ def main(args: argparse.Namespace) -> str:
         clv_upper=upper,
         p_active=model.predict_p_active(rows),
         source=model.source(rows),
+    )
+    horizon = bundle["horizon_months"]
+    values = horizon_values(predicted, rows, as_of, params.score.horizons_months, horizon)
+    scores = scores.with_columns(
+        *[pl.Series(f"clv_{m}m", v) for m, v in values.items()],
+        clv_12m_discounted=discounted_value(
+            predicted, rows, as_of, horizon, params.value.annual_discount_rate
+        ),
     )
     ranked = rank_customers(scores, params.score.tier_shares)
     out = ranked.join(rows, on="customer_id", how="left", maintain_order="left")

@@ -113,6 +113,15 @@ def test_outputs_agree_with_each_other(project):
     assert (predictions["predicted_clv"] <= predictions["clv_upper"]).all()
     assert (predictions["clv_lower"] >= 0).all()
     assert set(predictions["source"]) == {"model"}
+    # several horizons (issue 17): never decreasing; the pinned one (3 months) is predicted_clv
+    horizons = predictions.select(
+        [pl.col(c).cast(pl.Float64) for c in ("clv_1m", "clv_3m", "clv_6m", "clv_12m", "clv_12m_discounted")]
+    )
+    for shorter, longer in (("clv_1m", "clv_3m"), ("clv_3m", "clv_6m"), ("clv_6m", "clv_12m")):
+        assert (horizons[shorter] <= horizons[longer]).all()
+    assert horizons["clv_3m"].to_list() == predictions["predicted_clv"].to_list()
+    assert (horizons["clv_12m_discounted"] <= horizons["clv_12m"]).all()
+    assert (horizons["clv_12m_discounted"] < horizons["clv_12m"]).any()
     # the headline total and its range (reports/forecast.json)
     forecast = json.loads((project / "reports" / "forecast.json").read_text())
     assert forecast["customers"] == n
@@ -122,6 +131,10 @@ def test_outputs_agree_with_each_other(project):
     origins = pl.read_csv(project / "reports" / "plots" / "origins.csv")
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert origins.height == metrics["origins"]["count"] == 3
+    # each horizon the backtest origin realises, the model beside BG/NBD + GG
+    assert sorted(metrics["horizons"]) == ["1m", "3m"] and metrics["horizons_not_realised"] == [6, 12]
+    assert metrics["horizons"]["3m"]["model"]["mae"] == pytest.approx(metrics["model"]["mae"], rel=1e-6)
+    assert {"model", "btyd"} == set(metrics["horizons"]["1m"])
     # the DVC plot of importance: the top 15 features, largest first
     top = pl.read_csv(project / "reports" / "plots" / "importance_top.csv")
     assert top.height == 15 and top["rank"].to_list() == list(range(1, 16))

@@ -29,6 +29,7 @@ from . import metrics
 from .baselines import BTYD_COLUMNS, BTYD_P_PURCHASE, last_period_revenue, naive_spend_rate
 from .dataset import customer_rows, sample_customers, training_set
 from .features import feature_names
+from .horizons import curve_columns, curve_months, horizon_values, purchase_curve
 from .level import LevelPlan, level_history, plan_level, sampling_cv, total_range
 from .model import CLVModel
 from .params import Params
@@ -183,7 +184,9 @@ def backtest(
         f"backtest {cutoff}: lookback {lookback} m, training cutoffs "
         f"{', '.join(map(str, sorted(train.plan.cutoffs)))}"
     )
-    rows, _ = customer_rows(history, cutoff, lookback, horizon_months, params.features, params.lifecycle)
+    rows, fits = customer_rows(history, cutoff, lookback, horizon_months, params.features, params.lifecycle)
+    months = curve_months(params.score.horizons_months, horizon_months)
+    rows = purchase_curve(rows, fits.beta_geo, cutoff, months)
     forecast = fit_forecast(train.rows, rows, history, horizon_months, params, progress, level_history_)
     model = forecast.model
     days = horizon_days(cutoff, horizon_months)
@@ -210,13 +213,17 @@ def backtest(
         .rename({"label_revenue": "actual", "label_bought": "bought"})
         .sort("customer_id")
     )
+    scores = _metrics(frame, model, params)
+    scores["horizons"], scores["horizons_not_realised"] = _horizon_metrics(
+        orders, as_of, cutoff, rows, predicted, params, horizon_months
+    )
     return BacktestResult(
         cutoff=cutoff,
         horizon_days=days,
         lookback_months=lookback,
         horizon_months=horizon_months,
         predictions=frame,
-        metrics=_metrics(frame, model, params),
+        metrics=scores,
         deciles=_deciles(frame),
         gain=_gain(frame),
         segments=_segments(frame),
@@ -282,7 +289,8 @@ def rolling_backtest(
         except DataRangeError as exc:
             skipped.append(f"{cutoff}: {exc}")
             break  # older origins have even less history
-    table = pl.DataFrame([origin_row(r, on_sample) for r, on_sample in runs]).sort("cutoff")
+    months = params.score.horizons_months
+    table = pl.DataFrame([origin_row(r, on_sample, months) for r, on_sample in runs]).sort("cutoff")
     return RollingResult(newest, table, skipped, _rolling_summary(table))
 
 
@@ -301,11 +309,15 @@ def no_backtest_reason(orders: pl.DataFrame, as_of: dt.date, params: Params, hor
     )
 
 
-def origin_row(result: BacktestResult, sampled: bool = False) -> dict[str, Any]:
+def origin_row(
+    result: BacktestResult, sampled: bool = False, horizons: tuple[int, ...] = ()
+) -> dict[str, Any]:
     """Bias, coverage, Gini and the total's range at one origin (a row of origins.csv).
 
     ``sampled``: the origin was run on a seeded sample of customers (its totals are the
     sample's; bias and coverage are ratios and shares, which the sample estimates).
+    ``horizons``: score.horizons_months, whose bias and Gini (model and BG/NBD + GG) are
+    columns ``bias_model_<h>m`` .. ``gini_btyd_<h>m`` (None where the origin does not realise h).
     """
     f, m = result.forecast, result.metrics
     actual = float(result.predictions["actual"].sum())
@@ -333,6 +345,13 @@ def origin_row(result: BacktestResult, sampled: bool = False) -> dict[str, Any]:
     for name in APPROACHES:
         row[f"bias_{name}"] = m[name]["bias"]
         row[f"gini_{name}"] = m[name]["normalized_gini"]
+    # Each horizon of score.horizons_months: the model's clv_<h>m and BG/NBD + GG's own
+    # forecast, where this origin realises it (None where it ends after as_of).
+    for months in horizons:
+        done = m["horizons"].get(f"{months}m")
+        for name in ("model", "btyd"):
+            for key, metric in (("bias", "bias"), ("gini", "normalized_gini")):
+                row[f"{key}_{name}_{months}m"] = None if done is None else done[name][metric]
     return row
 
 
@@ -353,6 +372,45 @@ def _rolling_summary(table: pl.DataFrame) -> dict[str, Any]:
     }
     out["total_inside_range_share"] = round(float(table["total_inside_range"].mean()), 6)
     return out
+
+
+def _horizon_metrics(
+    orders: pl.DataFrame,
+    as_of: dt.date,
+    cutoff: dt.date,
+    rows: pl.DataFrame,
+    predicted: np.ndarray,
+    params: Params,
+    pinned: int,
+) -> tuple[dict[str, Any], list[int]]:
+    """Each of ``score.horizons_months`` the log realises after ``cutoff``: the model's
+    ``clv_<h>m`` (:func:`clv_engine.horizons.horizon_values`) and BG/NBD + GG's own
+    forecast over h (its purchases over h x its spend), against what was spent in h.
+    Also the horizons that end after ``as_of`` (not realised at this origin)."""
+    months = [m for m in params.score.horizons_months if add_months(cutoff, m) <= as_of]
+    values = horizon_values(predicted, rows, cutoff, months, pinned) if months else {}
+    spend = rows["btyd_expected_spend"].fill_nan(None).fill_null(0.0).to_numpy()
+    out: dict[str, Any] = {}
+    for m in months:
+        days = horizon_days(cutoff, m)
+        realised = labels(
+            orders.filter(pl.col("order_date") <= cutoff + dt.timedelta(days=days)),
+            cutoff,
+            days,
+            params.labels.floor_at_zero,
+        )
+        actual = (
+            rows.select("customer_id")
+            .join(realised, on="customer_id", how="left", maintain_order="left")["label_revenue"]
+            .fill_null(0.0)
+            .to_numpy()
+        )
+        btyd = np.nan_to_num(rows[curve_columns([m])[0]].fill_null(0.0).to_numpy() * spend)
+        out[f"{m}m"] = {
+            "model": metrics.rounded(metrics.regression_metrics(actual, values[m])),
+            "btyd": metrics.rounded(metrics.regression_metrics(actual, btyd)),
+        }
+    return out, [m for m in params.score.horizons_months if m not in months]
 
 
 def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, Any]:

@@ -1,11 +1,14 @@
 """The final per-customer file, data/outputs/clv_predictions.csv (docs/DESIGN.md names its columns).
 
 One row per customer known at as_of, sorted by clv_rank. Money columns are rounded to
-cents, probabilities to 6 decimals. The horizon (days) and the interval level are in
-reports/model_metadata.json and in the README.
+cents, probabilities to 6 decimals. After p_active come ``clv_<h>m`` for each of
+``score.horizons_months`` and ``clv_12m_discounted`` (:mod:`clv_engine.horizons`). The
+horizon (days) and the interval level are in reports/model_metadata.json and the README.
 """
 
 from __future__ import annotations
+
+import re
 
 import polars as pl
 
@@ -61,12 +64,17 @@ def predictions_table(
     ):
         if frame.height != scores.height or table[column].null_count():
             raise ValueError(f"the {name} do not cover the scored customers one for one: rerun dvc repro")
-    money = ["predicted_clv", "clv_lower", "clv_upper", "revenue_sum", "avg_order_value"]
+    # clv_<h>m for each of score.horizons_months, then the discounted 12 months (issue 17).
+    horizons = sorted((c for c in scores.columns if re.fullmatch(r"clv_\d+m", c)), key=lambda c: int(c[4:-1]))
+    value = [*horizons, *(["clv_12m_discounted"] if "clv_12m_discounted" in scores.columns else [])]
+    money = ["predicted_clv", "clv_lower", "clv_upper", "revenue_sum", "avg_order_value", *value]
+    at = PREDICTION_COLUMNS.index("source")
+    columns = [*PREDICTION_COLUMNS[:at], *value, *PREDICTION_COLUMNS[at:]]
     return (
         table.with_columns(
             [pl.col(c).round(2) for c in money]
             + [pl.col("p_active").round(6), pl.col("clv_percentile").round(4)]
         )
-        .select(PREDICTION_COLUMNS)
+        .select(columns)
         .sort("clv_rank")
     )

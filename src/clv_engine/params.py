@@ -39,6 +39,7 @@ __all__ = [
     "ScoreParams",
     "SegmentParams",
     "TrainingParams",
+    "ValueParams",
     "WindowParams",
     "load_params",
     "parse_params",
@@ -312,11 +313,25 @@ class ScoreParams:
     # Upper share of customers (by rank) of each tier: Top 1%, Top 5%, Top 10%, Top 25%,
     # Top 50%; everyone else is Bottom 50%.
     tier_shares: tuple[float, ...] = (0.01, 0.05, 0.10, 0.25, 0.50)
+    # Horizons (months) of the clv_<h>m columns: the pinned horizon's forecast shaped by each
+    # customer's BG/NBD curve (src/clv_engine/horizons.py).
+    horizons_months: tuple[int, ...] = (1, 3, 6, 12)
 
     def __post_init__(self) -> None:
         shares = self.tier_shares
         if any(not 0 < s < 1 for s in shares) or list(shares) != sorted(set(shares)):
             raise ParamsError(f"score.tier_shares must rise strictly between 0 and 1, got {list(shares)}")
+        months = list(self.horizons_months)
+        if not months or any(not 1 <= m <= 60 for m in months) or months != sorted(set(months)):
+            raise ParamsError(f"score.horizons_months must rise strictly from 1 to 60 months, got {months}")
+
+
+@dataclass(frozen=True)
+class ValueParams:
+    """Discounted value (section ``value``)."""
+
+    # Effective annual rate: clv_12m_discounted discounts each future month's spend to as_of.
+    annual_discount_rate: float = field(default=0.10, metadata=_limits(0.0, 1.0))
 
 
 @dataclass(frozen=True)
@@ -449,6 +464,7 @@ class Params:
     monitor: MonitorParams = field(default_factory=MonitorParams)
     explain: ExplainParams = field(default_factory=ExplainParams)
     report: ReportParams = field(default_factory=ReportParams)
+    value: ValueParams = field(default_factory=ValueParams)
 
 
 # --------------------------------------------------------------------------- parsing

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,8 @@ GLOSSARY = {
     "Range of the total": "where the total should land {level} of the time, allowing for how far "
     "the same method missed at earlier forecast dates of this log.",
     "Chance of buying": "the probability that a customer places at least one order in the period.",
+    "Discounted to today": "each future month's spend counted at its value today, at the annual "
+    "rate value.annual_discount_rate of params.yaml (money later is worth less).",
     "Textbook model (BG/NBD + Gamma-Gamma)": "the standard statistical models of repeat buying "
     "(BG/NBD, Fader, Hardie and Lee 2005) and of spend per order (Gamma-Gamma, Colombo and Jiang "
     "1999), the usual benchmark for customer lifetime value.",
@@ -278,6 +281,28 @@ are what the sample measures).</p>
 {_img(inputs.pictures["gain"], "gain curve and decile calibration")}"""
 
 
+def _horizons_section(inputs: ReportInputs) -> str:
+    """Totals over each horizon of score.horizons_months and the discounted 12 months."""
+    p = inputs.predictions
+    names = sorted((c for c in p.columns if re.fullmatch(r"clv_\d+m", c)), key=lambda c: int(c[4:-1]))
+    if not names:
+        return ""
+    rows = [{"period": f"next {c[4:-1]} month(s)", "predicted revenue": float(p[c].sum())} for c in names]
+    if "clv_12m_discounted" in p.columns:
+        rows.append(
+            {
+                "period": "next 12 months, discounted to today",
+                "predicted revenue": float(p["clv_12m_discounted"].sum()),
+            }
+        )
+    table = _table(pl.DataFrame(rows), {"predicted revenue": inputs.money()}, "horizons")
+    return f"""<h3>Over other periods</h3>
+<p class="note">The same forecast over other periods: each customer's forecast shaped by the
+timing of their purchases that the textbook model expects (clv_1m .. clv_12m and
+clv_12m_discounted in clv_predictions.csv).</p>
+{table}"""
+
+
 def render_report(inputs: ReportInputs) -> str:
     """The HTML text of the report."""
     p, md = inputs.predictions, inputs.metadata
@@ -385,6 +410,7 @@ months). Every number below comes from the pipeline's own outputs (data/outputs,
 {html.escape(money(inputs.total_low))} and {html.escape(money(inputs.total_high))} {level:.0%} of
 the time: the range allows for {html.escape(inputs.range_covers)}. Each customer's own range
 (low end, high end) is in clv_predictions.csv.</p>
+{_horizons_section(inputs)}
 <p class="note" id="level">{level_note}</p>
 <p class="note" id="guests">{guests}</p>
 
