@@ -9,6 +9,7 @@ from clv_engine.horizons import curve_months, purchase_curve
 from clv_engine.io import read_json, write_json, write_parquet
 from clv_engine.level import level_history
 from clv_engine.params import load_params
+from clv_engine.season import fit_season
 from clv_engine.stage import progress, run_stage
 from clv_engine.timeline import DataRangeError, horizon_days, resolve_as_of_for, training_cutoffs
 
@@ -36,7 +37,8 @@ def main(args: argparse.Namespace) -> str:
         )
     scoring, fits = customer_rows(orders, as_of, lookback, horizon, params.features, params.lifecycle)
     months = curve_months(params.score.horizons_months, horizon)
-    scoring = purchase_curve(scoring, fits.beta_geo, as_of, months)
+    season = fit_season(orders, as_of)  # what the level fits at as_of (train stage), too
+    scoring = purchase_curve(scoring, fits.beta_geo, as_of, months, season)
     if chosen.get("trainable", True):
         train = training_set(orders, as_of, lookback, horizon, params)
         plan, sample, training = train.plan, train.sample, train.rows

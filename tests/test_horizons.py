@@ -57,3 +57,18 @@ def test_purchase_curve_grows_with_the_horizon():
     curve = out.select(curve_columns([1, 3, 6, 12])).to_numpy()
     assert np.all(curve > 0) and np.all(np.diff(curve, axis=1) > 0)
     assert purchase_curve(table, None, CUTOFF, [1, 3])[curve_columns([1])[0]].null_count() == 3
+
+
+def test_a_season_moves_spend_towards_its_peak_months():
+    from clv_engine.season import _HARMONICS, SeasonFit
+
+    fit = BetaGeoFit(r=0.24, alpha=4.4, a=0.79, b=2.4, log_likelihood=0.0, n_customers=3)
+    table = pl.DataFrame({"frequency": [2, 5], "recency_tx_days": [60, 300], "age_T_days": [200, 360]})
+    months = [1, 3, 6, 12]
+    # A peak in late January (day ~25 of the year): the first month after 2023-12-31 holds more.
+    peak = SeasonFit(sin=(0.4,) + (0.0,) * (_HARMONICS - 1), cos=(0.6,) + (0.0,) * (_HARMONICS - 1), note="")
+    plain = purchase_curve(table, fit, CUTOFF, months).select(curve_columns(months)).to_numpy()
+    seasonal = purchase_curve(table, fit, CUTOFF, months, peak).select(curve_columns(months)).to_numpy()
+    assert np.all(np.diff(seasonal, axis=1) > 0)
+    share_plain, share_seasonal = plain[:, 0] / plain[:, 2], seasonal[:, 0] / seasonal[:, 2]
+    assert np.all(share_seasonal > share_plain * 1.2)

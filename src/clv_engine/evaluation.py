@@ -185,9 +185,11 @@ def backtest(
         f"{', '.join(map(str, sorted(train.plan.cutoffs)))}"
     )
     rows, fits = customer_rows(history, cutoff, lookback, horizon_months, params.features, params.lifecycle)
-    months = curve_months(params.score.horizons_months, horizon_months)
-    rows = purchase_curve(rows, fits.beta_geo, cutoff, months)
     forecast = fit_forecast(train.rows, rows, history, horizon_months, params, progress, level_history_)
+    months = curve_months(params.score.horizons_months, horizon_months)
+    # The textbook baseline over each horizon: BG/NBD in calendar time, as at the pinned one.
+    textbook = purchase_curve(rows, fits.beta_geo, cutoff, months)
+    rows = purchase_curve(rows, fits.beta_geo, cutoff, months, forecast.level.season)
     model = forecast.model
     days = horizon_days(cutoff, horizon_months)
     predicted, lower, upper = forecast.predicted, forecast.lower, forecast.upper
@@ -215,7 +217,7 @@ def backtest(
     )
     scores = _metrics(frame, model, params)
     scores["horizons"], scores["horizons_not_realised"] = _horizon_metrics(
-        orders, as_of, cutoff, rows, predicted, params, horizon_months
+        orders, as_of, cutoff, rows, textbook, predicted, params, horizon_months
     )
     return BacktestResult(
         cutoff=cutoff,
@@ -379,17 +381,19 @@ def _horizon_metrics(
     as_of: dt.date,
     cutoff: dt.date,
     rows: pl.DataFrame,
+    textbook: pl.DataFrame,
     predicted: np.ndarray,
     params: Params,
     pinned: int,
 ) -> tuple[dict[str, Any], list[int]]:
     """Each of ``score.horizons_months`` the log realises after ``cutoff``: the model's
-    ``clv_<h>m`` (:func:`clv_engine.horizons.horizon_values`) and BG/NBD + GG's own
-    forecast over h (its purchases over h x its spend), against what was spent in h.
-    Also the horizons that end after ``as_of`` (not realised at this origin)."""
+    ``clv_<h>m`` (:func:`clv_engine.horizons.horizon_values` on ``rows``' curve) and
+    BG/NBD + GG's own forecast over h (``textbook``'s calendar-time purchases over h x
+    its spend), against what was spent in h. Also the horizons that end after ``as_of``
+    (not realised at this origin)."""
     months = [m for m in params.score.horizons_months if add_months(cutoff, m) <= as_of]
     values = horizon_values(predicted, rows, cutoff, months, pinned) if months else {}
-    spend = rows["btyd_expected_spend"].fill_nan(None).fill_null(0.0).to_numpy()
+    spend = textbook["btyd_expected_spend"].fill_nan(None).fill_null(0.0).to_numpy()
     out: dict[str, Any] = {}
     for m in months:
         days = horizon_days(cutoff, m)
@@ -405,7 +409,7 @@ def _horizon_metrics(
             .fill_null(0.0)
             .to_numpy()
         )
-        btyd = np.nan_to_num(rows[curve_columns([m])[0]].fill_null(0.0).to_numpy() * spend)
+        btyd = np.nan_to_num(textbook[curve_columns([m])[0]].fill_null(0.0).to_numpy() * spend)
         out[f"{m}m"] = {
             "model": metrics.rounded(metrics.regression_metrics(actual, values[m])),
             "btyd": metrics.rounded(metrics.regression_metrics(actual, btyd)),

@@ -2,7 +2,9 @@
 
 The CLV model forecasts one horizon H (``windows.horizon_months``). The spend over another
 horizon h is that forecast times the customer's BG/NBD curve: the purchases BG/NBD expects
-over h, divided by those over H (``clv_h = predicted x E[X(h)] / E[X(H)]``). BG/NBD's
+over h, divided by those over H (``clv_h = predicted x E[X(h)] / E[X(H)]``), each horizon measured in the
+season's operational time where the log has a season (:mod:`clv_engine.season`), so a
+month of the peak holds more of the spend than a month of the trough. BG/NBD's
 E[X(t)] grows with t, so a customer's values never decrease with the horizon, and
 ``clv_H`` is ``predicted_clv`` itself. A customer without a BG/NBD curve (no fit, or E[X(H)]
 = 0) gets the forecast spread evenly over time (``clv_h = predicted x days(h) / days(H)``).
@@ -22,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from .btyd import BetaGeoFit
+from .season import SeasonFit
 from .timeline import horizon_days
 
 __all__ = [
@@ -49,21 +52,29 @@ def curve_columns(months: Sequence[int]) -> list[str]:
 
 
 def purchase_curve(
-    table: pl.DataFrame, fit: BetaGeoFit | None, cutoff: dt.date, months: Sequence[int]
+    table: pl.DataFrame,
+    fit: BetaGeoFit | None,
+    cutoff: dt.date,
+    months: Sequence[int],
+    season: SeasonFit | None = None,
 ) -> pl.DataFrame:
     """``table`` with BG/NBD's expected purchases over each of ``months`` after ``cutoff``.
 
-    In calendar weeks, as the customer table's own BTYD columns (null without a fit).
+    The customer's history in calendar weeks, as the table's own BTYD columns; each horizon
+    in the ``season``'s operational weeks where the log has a season (a month of the peak
+    counts for more than a month of the trough), else in calendar weeks. Null without a fit.
     """
     x = table["frequency"].to_numpy().astype(np.float64)
     t_x = table["recency_tx_days"].to_numpy() / _WEEK
     big_t = table["age_T_days"].to_numpy() / _WEEK
+    days = {m: horizon_days(cutoff, m) for m in months}
+    length = {m: d / _WEEK for m, d in days.items()}
+    if season is not None and season.seasonal and days:
+        clock = season.clock(cutoff, cutoff + dt.timedelta(days=max(days.values())))
+        length = {m: float(clock[d]) / _WEEK for m, d in days.items()}
     columns = []
     for m, name in zip(months, curve_columns(months), strict=True):
-        if fit is None:
-            values = np.full(x.size, np.nan)
-        else:
-            values = fit.expected_purchases(x, t_x, big_t, horizon_days(cutoff, m) / _WEEK)
+        values = np.full(x.size, np.nan) if fit is None else fit.expected_purchases(x, t_x, big_t, length[m])
         columns.append(pl.Series(name, values, dtype=pl.Float64, nan_to_null=True))
     return table.with_columns(columns)
 

@@ -41,7 +41,7 @@ from .baselines import add_btyd_columns
 from .dataset import sample_customers
 from .features import customer_table
 from .params import FeatureParams, LifecycleParams
-from .season import fit_season
+from .season import SeasonFit, fit_season
 from .timeline import add_months, cutoff_before, horizon_days, labels
 
 __all__ = [
@@ -321,6 +321,7 @@ class LevelPlan:
     season_note: str
     log_errors: np.ndarray  # the rule's errors at past origins of the same method
     origins: pl.DataFrame  # level_errors of those origins (for the report and metrics)
+    season: SeasonFit | None = None  # the season fitted at the cutoff (not seasonal: none found)
 
 
 def plan_level(
@@ -353,7 +354,7 @@ def plan_level(
     errors = level_errors(history, horizon_months, seasonal=mode != "btyd")
     if mode == "trees" or plain is None:
         why = "model.level = trees" if mode == "trees" else "no BG/NBD forecast to set the total"
-        return LevelPlan(None, "trees", why, season.note, np.array([]), errors)
+        return LevelPlan(None, "trees", why, season.note, np.array([]), errors, season)
     if mode == "btyd":
         level = forecast_level(history, cutoff, horizon_months, plain, None, "model.level = btyd")
         same = errors.filter(pl.col("method") == "btyd")
@@ -366,7 +367,9 @@ def plan_level(
             same = errors
     # The newest 12 errors: the spread the forecast has shown lately.
     same = same.sort("cutoff").tail(12)
-    return LevelPlan(level.total, level.method, level.note, season.note, same["log_error"].to_numpy(), same)
+    return LevelPlan(
+        level.total, level.method, level.note, season.note, same["log_error"].to_numpy(), same, season
+    )
 
 
 def sampling_cv(predicted: np.ndarray, oos_predicted: np.ndarray, oos_actual: np.ndarray) -> float:
