@@ -8,6 +8,7 @@ import polars as pl
 
 from clv_engine.horizons import discounted_value, horizon_values
 from clv_engine.io import write_json, write_parquet
+from clv_engine.margin import predicted_margin
 from clv_engine.params import load_params
 from clv_engine.ranking import rank_customers
 from clv_engine.stage import progress, run_stage
@@ -18,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scoring", required=True, help="customer table at as_of (features stage)")
     parser.add_argument("--scores", required=True, help="scored customers (Parquet)")
     parser.add_argument("--forecast", required=True, help="reports/forecast.json: the headline total")
+    parser.add_argument("--orders", required=True, help="orders (their margin, when mapped)")
 
 
 def main(args: argparse.Namespace) -> str:
@@ -44,6 +46,11 @@ def main(args: argparse.Namespace) -> str:
             predicted, rows, as_of, horizon, params.value.annual_discount_rate
         ),
     )
+    margin = predicted_margin(
+        predicted, pl.read_parquet(args.orders), as_of, rows["customer_id"], params.value.margin_rate
+    )
+    if margin is not None:
+        scores = scores.with_columns(predicted_margin=margin)
     ranked = rank_customers(scores, params.score.tier_shares)
     out = ranked.join(rows, on="customer_id", how="left", maintain_order="left")
     write_parquet(out, args.scores)

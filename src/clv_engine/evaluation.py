@@ -31,6 +31,7 @@ from .dataset import customer_rows, sample_customers, training_set
 from .features import feature_names
 from .horizons import curve_columns, curve_months, horizon_values, purchase_curve
 from .level import LevelPlan, level_history, plan_level, sampling_cv, total_range
+from .margin import margin_rates
 from .model import CLVModel
 from .params import Params
 from .timeline import DataRangeError, add_months, cutoff_before, horizon_days, labels
@@ -219,6 +220,7 @@ def backtest(
     scores["horizons"], scores["horizons_not_realised"] = _horizon_metrics(
         orders, as_of, cutoff, rows, textbook, predicted, params, horizon_months
     )
+    scores["margin"] = _margin_metrics(orders, cutoff, end, rows, predicted)
     return BacktestResult(
         cutoff=cutoff,
         horizon_days=days,
@@ -415,6 +417,35 @@ def _horizon_metrics(
             "btyd": metrics.rounded(metrics.regression_metrics(actual, btyd)),
         }
     return out, [m for m in params.score.horizons_months if m not in months]
+
+
+def _margin_metrics(
+    orders: pl.DataFrame, cutoff: dt.date, end: dt.date, rows: pl.DataFrame, predicted: np.ndarray
+) -> dict[str, Any] | None:
+    """predicted_margin (:mod:`clv_engine.margin`) against the margin realised in
+    (cutoff, end], beside BG/NBD + GG's revenue x the base's margin rate; None without a
+    mapped margin (a fixed ``value.margin_rate`` has nothing to be checked against)."""
+    if "margin" not in orders.columns:
+        return None
+    history = orders.filter(pl.col("order_date") <= cutoff)
+    rates, base = margin_rates(history, cutoff, rows["customer_id"])
+    window = orders.filter((pl.col("order_date") > cutoff) & (pl.col("order_date") <= end))
+    realised = (
+        window.sort("customer_id", "order_date", "order_key")
+        .group_by("customer_id", maintain_order=True)
+        .agg(pl.col("margin").sum())
+    )
+    actual = (
+        rows.select("customer_id")
+        .join(realised, on="customer_id", how="left", maintain_order="left")["margin"]
+        .fill_null(0.0)
+        .to_numpy()
+    )
+    btyd = rows["btyd_expected_revenue"].fill_nan(None).fill_null(0.0).to_numpy() * base
+    return {
+        "model": metrics.rounded(metrics.regression_metrics(actual, np.asarray(predicted) * rates)),
+        "btyd": metrics.rounded(metrics.regression_metrics(actual, btyd)),
+    }
 
 
 def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, Any]:

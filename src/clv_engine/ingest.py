@@ -10,6 +10,9 @@ Canonical transactions (one row per accepted source row)
                         column, or quantity x unit_price when ``unit_price`` is mapped)
     quantity     f64    null when no quantity column is mapped
     order_id     str    null when no order-id column is mapped
+    margin       f64    profit per line, finite, may be negative; only when
+                        ``ingest.columns.margin`` is mapped (an empty cell: missing_margin,
+                        a non-number: invalid_margin)
 
 Dates. ISO 8601 dates (``1997-01-01``) and datetimes (``1997-01-01T10:00:00``, space or
 ``T``, optional fractional seconds) are read as they are. A datetime with a UTC offset
@@ -56,6 +59,8 @@ REASONS: tuple[str, ...] = (
     "non_numeric_revenue",
     "non_finite_revenue",
     "invalid_quantity",
+    "missing_margin",
+    "invalid_margin",
     "duplicate_row",
 )
 
@@ -213,7 +218,7 @@ def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>
     if missing:
         lines = [f"ingest.columns.{key} = {col!r}" for key, col in missing.items()]
         hint = _near_names(list(missing.values()), source_cols)
-        optional = [k for k in missing if k in ("order_id", "quantity", "unit_price")]
+        optional = [k for k in missing if k in ("order_id", "quantity", "unit_price", "margin")]
         unset = (
             f" {', '.join(optional)} {'is' if len(optional) == 1 else 'are'} optional: "
             f"set {', '.join(f'ingest.columns.{k}: null' for k in optional)} if the file has none."
@@ -245,6 +250,14 @@ def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>
         (_text(raw, mapping["order_id"]) if "order_id" in mapping else pl.lit(None, dtype=pl.String)).alias(
             "order_id"
         ),
+        (
+            _number_expr(raw, mapping["margin"], params.decimal_comma)
+            if "margin" in mapping
+            else pl.lit(None, dtype=pl.Float64)
+        ).alias("margin"),
+        (_text(raw, mapping["margin"]).is_null() if "margin" in mapping else pl.lit(False)).alias(
+            "_margin_missing"
+        ),
         (pl.any_horizontal([pl.col(c).is_not_null() for c in extras]) if extras else pl.lit(False)).alias(
             "_extra"
         ),
@@ -268,6 +281,10 @@ def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>
         .then(pl.lit("non_finite_revenue"))
         .when(pl.col("_quantity_given") & (pl.col("quantity").is_null() | ~pl.col("quantity").is_finite()))
         .then(pl.lit("invalid_quantity"))
+        .when(pl.col("_margin_missing"))
+        .then(pl.lit("missing_margin"))
+        .when(pl.lit("margin" in mapping) & (pl.col("margin").is_null() | ~pl.col("margin").is_finite()))
+        .then(pl.lit("invalid_margin"))
     )
     if params.duplicates == "quarantine":
         # Identical source rows have identical reasons, so only valid rows reach this.
@@ -276,9 +293,18 @@ def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>
 
     bad = parsed.filter(pl.col("reason").is_not_null()).select(_ROW, "reason")
     quarantine = _quarantine_frame(raw, bad, source_cols, extras)
+    # margin only when mapped: a log without one keeps the five canonical columns.
+    keep = [
+        "customer_id",
+        "order_date",
+        "revenue",
+        "quantity",
+        "order_id",
+        *(["margin"] if "margin" in mapping else []),
+    ]
     accepted = (
         parsed.filter(pl.col("reason").is_null())
-        .select("customer_id", "order_date", "revenue", "quantity", "order_id")
+        .select(keep)
         .sort(["customer_id", "order_date", "order_id", "revenue", "quantity"], nulls_last=True)
     )
     report = _report(raw.height, accepted, quarantine, parsed, params, source)

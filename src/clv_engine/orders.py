@@ -45,8 +45,10 @@ def build_orders(transactions: pl.DataFrame) -> pl.DataFrame:
     )
     # Sort the lines first: float sums must not depend on the order of the input file.
     line_order = ["customer_id", "order_date", "order_id", "revenue", "quantity"]
+    # A mapped margin (profit per line) is summed per order like the revenue.
+    margin = ["margin"] if "margin" in transactions.columns else []
     return (
-        transactions.sort(line_order, nulls_last=True)  # eager: see canonical()
+        transactions.sort([*line_order, *margin], nulls_last=True)  # eager: see canonical()
         .lazy()
         .with_columns(key)
         .group_by("customer_id", "order_key", maintain_order=True)
@@ -55,10 +57,11 @@ def build_orders(transactions: pl.DataFrame) -> pl.DataFrame:
             pl.col("revenue").sum(),
             pl.col("quantity").sum(),
             pl.len().cast(pl.Int64).alias("n_lines"),
+            *[pl.col(c).sum() for c in margin],
         )
         .with_columns((pl.col("revenue") < 0).alias("is_return"))
         .sort("customer_id", "order_date", "order_key")
-        .select(ORDER_COLUMNS)
+        .select([*ORDER_COLUMNS, *margin])
         .collect()
     )
 

@@ -2,7 +2,8 @@
 
 One row per customer known at as_of, sorted by clv_rank. Money columns are rounded to
 cents, probabilities to 6 decimals. After p_active come ``clv_<h>m`` for each of
-``score.horizons_months`` and ``clv_12m_discounted`` (:mod:`clv_engine.horizons`). The
+``score.horizons_months``, ``clv_12m_discounted`` (:mod:`clv_engine.horizons`) and, where a
+margin is known, ``predicted_margin`` (:mod:`clv_engine.margin`). The
 horizon (days) and the interval level are in reports/model_metadata.json and the README.
 """
 
@@ -66,7 +67,8 @@ def predictions_table(
             raise ValueError(f"the {name} do not cover the scored customers one for one: rerun dvc repro")
     # clv_<h>m for each of score.horizons_months, then the discounted 12 months (issue 17).
     horizons = sorted((c for c in scores.columns if re.fullmatch(r"clv_\d+m", c)), key=lambda c: int(c[4:-1]))
-    value = [*horizons, *(["clv_12m_discounted"] if "clv_12m_discounted" in scores.columns else [])]
+    extra = [c for c in ("clv_12m_discounted", "predicted_margin") if c in scores.columns]
+    value = [*horizons, *extra]
     money = ["predicted_clv", "clv_lower", "clv_upper", "revenue_sum", "avg_order_value", *value]
     at = PREDICTION_COLUMNS.index("source")
     columns = [*PREDICTION_COLUMNS[:at], *value, *PREDICTION_COLUMNS[at:]]

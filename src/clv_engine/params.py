@@ -67,6 +67,8 @@ class ColumnMapping:
     # says so); an absent order_id stops the run with the fix.
     quantity: str | None = None
     unit_price: str | None = None
+    # Optional: profit (margin) per line, may be negative; predicted_margin comes from it.
+    margin: str | None = None
 
     def mapped(self) -> dict[str, str]:
         """Canonical name -> source column, for the fields that are mapped."""
@@ -332,6 +334,9 @@ class ValueParams:
 
     # Effective annual rate: clv_12m_discounted discounts each future month's spend to as_of.
     annual_discount_rate: float = field(default=0.10, metadata=_limits(0.0, 1.0))
+    # Margin / revenue for predicted_margin when the log has no ingest.columns.margin
+    # (null: no predicted_margin without a margin column).
+    margin_rate: float | None = field(default=None, metadata=_limits(-1.0, 1.0))
 
 
 @dataclass(frozen=True)

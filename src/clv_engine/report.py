@@ -66,6 +66,9 @@ GLOSSARY = {
     "Range of the total": "where the total should land {level} of the time, allowing for how far "
     "the same method missed at earlier forecast dates of this log.",
     "Chance of buying": "the probability that a customer places at least one order in the period.",
+    "Predicted margin": "the profit on the predicted spend: each customer's own margin rate so "
+    "far, pulled towards the average rate (a customer with one order is not read at that "
+    "order's rate), or value.margin_rate when the log has no profit column.",
     "Discounted to today": "each future month's spend counted at its value today, at the annual "
     "rate value.annual_discount_rate of params.yaml (money later is worth less).",
     "Textbook model (BG/NBD + Gamma-Gamma)": "the standard statistical models of repeat buying "
@@ -293,6 +296,13 @@ def _horizons_section(inputs: ReportInputs) -> str:
             {
                 "period": "next 12 months, discounted to today",
                 "predicted revenue": float(p["clv_12m_discounted"].sum()),
+            }
+        )
+    if "predicted_margin" in p.columns:
+        rows.append(
+            {
+                "period": f"predicted margin (profit), next {inputs.metadata['horizon_months']} months",
+                "predicted revenue": float(p["predicted_margin"].sum()),
             }
         )
     table = _table(pl.DataFrame(rows), {"predicted revenue": inputs.money()}, "horizons")
