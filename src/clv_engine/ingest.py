@@ -239,25 +239,11 @@ def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>
         _date_expr(raw, mapping["order_date"], params).alias("order_date"),
         _revenue_missing(raw, mapping).alias("_revenue_missing"),
         _revenue_expr(raw, mapping, params.decimal_comma).alias("revenue"),
-        (
-            _number_expr(raw, mapping["quantity"], params.decimal_comma)
-            if "quantity" in mapping
-            else pl.lit(None, dtype=pl.Float64)
-        ).alias("quantity"),
-        (_text(raw, mapping["quantity"]).is_not_null() if "quantity" in mapping else pl.lit(False)).alias(
-            "_quantity_given"
-        ),
+        *_optional_number(raw, mapping, "quantity", params.decimal_comma),
         (_text(raw, mapping["order_id"]) if "order_id" in mapping else pl.lit(None, dtype=pl.String)).alias(
             "order_id"
         ),
-        (
-            _number_expr(raw, mapping["margin"], params.decimal_comma)
-            if "margin" in mapping
-            else pl.lit(None, dtype=pl.Float64)
-        ).alias("margin"),
-        (_text(raw, mapping["margin"]).is_null() if "margin" in mapping else pl.lit(False)).alias(
-            "_margin_missing"
-        ),
+        *_optional_number(raw, mapping, "margin", params.decimal_comma),
         (pl.any_horizontal([pl.col(c).is_not_null() for c in extras]) if extras else pl.lit(False)).alias(
             "_extra"
         ),
@@ -281,7 +267,7 @@ def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>
         .then(pl.lit("non_finite_revenue"))
         .when(pl.col("_quantity_given") & (pl.col("quantity").is_null() | ~pl.col("quantity").is_finite()))
         .then(pl.lit("invalid_quantity"))
-        .when(pl.col("_margin_missing"))
+        .when(pl.lit("margin" in mapping) & ~pl.col("_margin_given"))
         .then(pl.lit("missing_margin"))
         .when(pl.lit("margin" in mapping) & (pl.col("margin").is_null() | ~pl.col("margin").is_finite()))
         .then(pl.lit("invalid_margin"))
@@ -311,6 +297,16 @@ def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>
     report["optional_columns_not_found"] = left_out
     _check_rejects(report, quarantine, params, source)
     return IngestResult(transactions=accepted, quarantine=quarantine, report=report)
+
+
+def _optional_number(
+    raw: pl.DataFrame, mapping: dict[str, str], key: str, decimal_comma: bool
+) -> tuple[pl.Expr, pl.Expr]:
+    """An optional numeric field (``key``) and whether its cell is filled (``_<key>_given``)."""
+    if key not in mapping:
+        return pl.lit(None, dtype=pl.Float64).alias(key), pl.lit(False).alias(f"_{key}_given")
+    value = _number_expr(raw, mapping[key], decimal_comma).alias(key)
+    return value, _text(raw, mapping[key]).is_not_null().alias(f"_{key}_given")
 
 
 def _revenue_missing(raw: pl.DataFrame, mapping: dict[str, str]) -> pl.Expr:
