@@ -24,7 +24,7 @@ def main(args: argparse.Namespace) -> str:
     thresholds = aov_thresholds(scored, params.segments)
     progress(f"average order value: low <= {thresholds.low:.2f}, high >= {thresholds.high:.2f}")
     segments = assign_segments(scored, thresholds).sort("customer_id")
-    summary = segment_summary(segments, scored)
+    summary = segment_summary(segments, scored, params.segments.rank_by)
     write_csv(segments, args.segments, for_people=True)
     write_csv(summary, args.summary, for_people=True)
     segments_png(summary, args.figure)

@@ -78,3 +78,32 @@ def test_predicted_margin_uses_the_column_else_the_fixed_rate_else_nothing():
     plain = orders.drop("margin")
     assert predicted_margin(predicted, plain, cutoff, ids, 0.3)[0] == pytest.approx(12.0)
     assert predicted_margin(predicted, plain, cutoff, ids, None) is None
+
+
+def test_segments_rank_by_revenue_or_margin():
+    from clv_engine.params import ParamsError
+    from clv_engine.segments import segment_summary
+
+    segments = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "business_segment": ["Loyal, dormant", "New & active", "New & active"],
+            "strategy": ["win back", "onboard", "onboard"],
+        }
+    )
+    scores = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "predicted_clv": [100.0, 30.0, 30.0],
+            "predicted_margin": [5.0, 9.0, 9.0],
+        }
+    )
+    by_revenue = segment_summary(segments, scores, "revenue")
+    assert by_revenue["business_segment"].to_list() == ["Loyal, dormant", "New & active"]
+    assert by_revenue["rank_by_revenue"].to_list() == [1, 2]
+    by_margin = segment_summary(segments, scores, "margin")
+    assert by_margin["business_segment"].to_list() == ["New & active", "Loyal, dormant"]
+    assert by_margin["predicted_margin"].to_list() == [18.0, 5.0]
+    assert by_margin["margin_share"].to_list() == pytest.approx([18 / 23, 5 / 23])
+    with pytest.raises(ParamsError, match=r"ingest\.columns\.margin"):
+        segment_summary(segments, scores.drop("predicted_margin"), "margin")

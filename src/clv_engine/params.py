@@ -377,6 +377,9 @@ class SegmentParams:
     high_aov_quantile: float = field(default=0.75, metadata=_limits(0.0, 1.0))
     low_aov: float | None = None
     high_aov: float | None = None
+    # What segment_summary.csv ranks the segments by (rank 1 = the most): predicted revenue,
+    # or predicted margin (needs ingest.columns.margin or value.margin_rate).
+    rank_by: Literal["revenue", "margin"] = "revenue"
 
     def __post_init__(self) -> None:
         if self.low_aov_quantile >= self.high_aov_quantile:

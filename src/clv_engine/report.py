@@ -359,6 +359,7 @@ def render_report(inputs: ReportInputs) -> str:
         "business_segment",
         "explanation",
     )
+    margin = [c for c in ("predicted_margin", "margin_share") if c in inputs.segment_summary.columns]
     seg = inputs.segment_summary.select(
         "business_segment",
         "strategy",
@@ -367,6 +368,7 @@ def render_report(inputs: ReportInputs) -> str:
         "predicted_revenue",
         "revenue_share",
         "median_predicted_clv",
+        *margin,
     )
     clusters = inputs.cluster_summary.select(
         "cluster_id",
@@ -385,6 +387,8 @@ def render_report(inputs: ReportInputs) -> str:
         "p_active": ".1%",
         "predicted revenue": inputs.money(),
         "predicted_revenue": inputs.money(),
+        "predicted_margin": inputs.money(),
+        "margin_share": ".1%",
         "median_predicted_clv": inputs.money(2),
         "predicted_clv": inputs.money(2),
         "clv_lower": inputs.money(2),

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .aggregate import group_sums_means
-from .params import SegmentParams
+from .params import ParamsError, SegmentParams
 
 __all__ = ["SEGMENT_RULES", "AovThresholds", "aov_thresholds", "assign_segments", "segment_summary"]
 
@@ -110,29 +110,45 @@ def assign_segments(scored: pl.DataFrame, thresholds: AovThresholds) -> pl.DataF
     )
 
 
-def segment_summary(segments: pl.DataFrame, scores: pl.DataFrame) -> pl.DataFrame:
-    """Per business segment: customers, share, total and median predicted CLV, share of revenue."""
-    joined = segments.join(scores.select("customer_id", "predicted_clv"), on="customer_id")
+def segment_summary(segments: pl.DataFrame, scores: pl.DataFrame, rank_by: str = "revenue") -> pl.DataFrame:
+    """Per business segment: customers, share, total and median predicted CLV, share of revenue
+    (and of margin where scores have predicted_margin), ranked by ``rank_by`` (1 = the most).
+
+    ``rank_by = "margin"`` without a predicted_margin is a :class:`ParamsError` that says what
+    to set."""
+    margin = "predicted_margin" in scores.columns
+    if rank_by == "margin" and not margin:
+        raise ParamsError(
+            "segments.rank_by is margin, but there is no predicted margin: map the profit column "
+            "(ingest.columns.margin) or set value.margin_rate, or set segments.rank_by: revenue"
+        )
+    values = ["predicted_clv", *(["predicted_margin"] if margin else [])]
+    joined = segments.join(scores.select("customer_id", *values), on="customer_id")
     total_customers, total_value = joined.height, float(joined["predicted_clv"].sum()) or 1.0
     order = {name: i for i, (name, _) in enumerate(SEGMENT_RULES)}
+    sums = group_sums_means(joined, "business_segment", values).rename(
+        {"sum_predicted_clv": "predicted_revenue", "mean_predicted_clv": "mean_predicted_clv"}
+    )
+    extra: list[pl.Expr] = []
+    if margin:
+        total_margin = float(joined["predicted_margin"].sum()) or 1.0
+        extra = [(pl.col("sum_predicted_margin") / total_margin).alias("margin_share")]
+    ranked = "sum_predicted_margin" if rank_by == "margin" else "predicted_revenue"
     return (
         joined.group_by("business_segment", "strategy")
         .agg(
             pl.len().alias("customers"),
             pl.col("predicted_clv").median().alias("median_predicted_clv"),
         )
-        .join(
-            group_sums_means(joined, "business_segment", ["predicted_clv"]).rename(
-                {"sum_predicted_clv": "predicted_revenue", "mean_predicted_clv": "mean_predicted_clv"}
-            ),
-            on="business_segment",
-        )
+        .join(sums, on="business_segment")
         .with_columns(
             (pl.col("customers") / total_customers).alias("customer_share"),
             (pl.col("predicted_revenue") / total_value).alias("revenue_share"),
             pl.col("business_segment").replace_strict(order, return_dtype=pl.Int64).alias("_order"),
+            *extra,
         )
-        .sort("_order")
+        .sort([ranked, "_order"], descending=[True, False])
+        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(f"rank_by_{rank_by}"))
         .select(
             "business_segment",
             "strategy",
@@ -142,5 +158,7 @@ def segment_summary(segments: pl.DataFrame, scores: pl.DataFrame) -> pl.DataFram
             "mean_predicted_clv",
             "customer_share",
             "revenue_share",
+            *([pl.col("sum_predicted_margin").alias("predicted_margin"), "margin_share"] if margin else []),
+            f"rank_by_{rank_by}",
         )
     )
