@@ -55,5 +55,5 @@ print(p.select([*names, "clv_12m_discounted", "predicted_clv", "predicted_margin
 m = json.loads((proj / "reports/metrics.json").read_text())
 keys = ("normalized_gini", "bias", "mae")
 for name, block in (*m["horizons"].items(), ("margin", m["margin"])):
-    print(name, {k: {x: v[x] for x in keys} for k, v in block.items()})
+    print(name, block.get("cutoff", ""), {k: {x: block[k][x] for x in keys} for k in ("model", "btyd")})
 print("not realised:", m["horizons_not_realised"])

@@ -54,6 +54,10 @@ def main(args: argparse.Namespace) -> str:
             "customers": result.predictions.height,
         },
         **result.metrics,
+        # Each horizon at the newest origin that realises it (a horizon longer than H ends
+        # after as_of at the newest one): the full metric set, with that origin's cutoff.
+        "horizons": rolling.horizons,
+        "horizons_not_realised": rolling.horizons_not_realised,
         # Every origin (reports/plots/origins.csv has the table): the newest is the one above.
         "origins": rolling.summary,
     }

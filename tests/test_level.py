@@ -131,3 +131,36 @@ def test_very_regular_buyers_still_get_a_seasonal_total():
     seasonal = row[3]
     assert seasonal is not None and math.isfinite(seasonal)
     assert 0.5 < seasonal / row[2] < 2.0  # near the calendar-time total, not degenerate
+
+
+def test_a_fit_whose_expectation_is_not_finite_is_refitted_on_the_same_ridge():
+    """Superstore at 2016-11-29 (calendar time): under the stage launcher's numerics the
+    default start ran to r = 9e4, alpha = 3e6, a = 4e-4, where E[X] is NaN for every
+    customer, and the backtest's total fell to 0 (-100%). The refit keeps a fit on the same
+    likelihood ridge whose expectation is finite."""
+    import numpy as np
+    from tests.conftest import ROOT
+
+    from clv_engine.baselines import _finite_refit, btyd_clock
+    from clv_engine.btyd import fit_beta_geo
+    from clv_engine.dataset import customer_rows
+    from clv_engine.ingest import ingest
+    from clv_engine.params import ColumnMapping, FeatureParams, IngestParams
+
+    mapping = ColumnMapping(
+        customer_id="Customer ID", order_date="Order Date", revenue="Sales", order_id="Order ID"
+    )
+    path = ROOT.parent / "shared" / "data" / "superstore" / "superstore.csv"
+    orders = build_orders(ingest(IngestParams(path=str(path), columns=mapping)).transactions)
+    cutoff = dt.date(2016, 11, 29)
+    rows, _ = customer_rows(
+        orders.filter(pl.col("order_date") <= cutoff), cutoff, 12, 6, FeatureParams(), LifecycleParams()
+    )
+    x = rows["frequency"].to_numpy().astype(float)
+    t_x, big_t, horizon = btyd_clock(rows, 183, None)
+    degenerate = fit_beta_geo(x, t_x, big_t, (1.0, 1.0, 1.0, 1.0))
+    fit, purchases = _finite_refit(
+        rows, x, t_x, big_t, horizon, 183, None, degenerate, np.full(x.size, np.nan)
+    )
+    assert np.isfinite(purchases).all() and (purchases > 0).all()
+    assert fit.log_likelihood > degenerate.log_likelihood - 0.1  # the same ridge, not a worse fit

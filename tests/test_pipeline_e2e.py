@@ -132,9 +132,15 @@ def test_outputs_agree_with_each_other(project):
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     assert origins.height == metrics["origins"]["count"] == 3
     # each horizon the backtest origin realises, the model beside BG/NBD + GG
-    assert sorted(metrics["horizons"]) == ["1m", "3m"] and metrics["horizons_not_realised"] == [6, 12]
-    assert metrics["horizons"]["3m"]["model"]["mae"] == pytest.approx(metrics["model"]["mae"], rel=1e-6)
-    assert {"model", "btyd"} == set(metrics["horizons"]["1m"])
+    horizons = metrics["horizons"]
+    assert horizons["3m"]["model"]["mae"] == pytest.approx(metrics["model"]["mae"], rel=1e-6)
+    assert horizons["1m"]["cutoff"] == horizons["3m"]["cutoff"] == metrics["backtest"]["cutoff"]
+    assert {"model", "btyd", "cutoff", "customers_sampled"} == set(horizons["1m"])
+    # 6 months ends after as_of at the newest origin: an older one realises it, or none does.
+    for h in (6, 12):
+        assert (f"{h}m" in horizons) != (h in metrics["horizons_not_realised"])
+        if f"{h}m" in horizons:
+            assert horizons[f"{h}m"]["cutoff"] < metrics["backtest"]["cutoff"]
     # the DVC plot of importance: the top 15 features, largest first
     top = pl.read_csv(project / "reports" / "plots" / "importance_top.csv")
     assert top.height == 15 and top["rank"].to_list() == list(range(1, 16))

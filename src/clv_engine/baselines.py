@@ -81,6 +81,26 @@ def btyd_clock(
     )
 
 
+#: Other BG/NBD starts (r, alpha, a, b) when the first fit's expectation is not finite.
+_REFIT_STARTS = ((0.5, 5.0, 0.5, 5.0), (2.0, 20.0, 0.1, 1.0), (0.25, 4.0, 0.8, 2.5))
+
+
+def _finite_refit(table, x, t_x, big_t, horizon, horizon_days, season, bg, purchases):
+    """(fit, purchases): the most likely refit with a finite expectation for most customers."""
+    starts = list(_REFIT_STARTS)
+    if season is not None and season.seasonal:
+        calendar_t_x, calendar_t, _ = btyd_clock(table, horizon_days, None)
+        near = fit_beta_geo(x, calendar_t_x, calendar_t, (1.0, 1.0, 1.0, 1.0))
+        starts.insert(0, (near.r, near.alpha, near.a, near.b))
+    best = None
+    for start in starts:
+        fit = fit_beta_geo(x, t_x, big_t, start)
+        values = fit.expected_purchases(x, t_x, big_t, horizon)
+        if np.isnan(values).mean() <= 0.5 and (best is None or fit.log_likelihood > best[0].log_likelihood):
+            best = (fit, values)
+    return best if best is not None else (bg, purchases)
+
+
 def add_btyd_columns(
     table: pl.DataFrame,
     horizon_days: int,
@@ -104,14 +124,15 @@ def add_btyd_columns(
     if (x > 0).any() and (big_t > 0).any():
         bg = fit_beta_geo(x, t_x, big_t, beta_geo_start or (1.0, 1.0, 1.0, 1.0))
         purchases = bg.expected_purchases(x, t_x, big_t, horizon)
-        if season is not None and season.seasonal and np.isnan(purchases).mean() > 0.5:
+        if np.isnan(purchases).mean() > 0.5:
             # Very regular buyers leave the likelihood flat towards r, alpha -> inf, a -> 0,
-            # where the expectation cannot be evaluated (NaN). The operational clock only
-            # stretches time, so its optimum lies near the calendar one: start from there.
-            calendar_t_x, calendar_t, _ = btyd_clock(table, horizon_days, None)
-            near = fit_beta_geo(x, calendar_t_x, calendar_t, beta_geo_start or (1.0, 1.0, 1.0, 1.0))
-            bg = fit_beta_geo(x, t_x, big_t, (near.r, near.alpha, near.a, near.b))
-            purchases = bg.expected_purchases(x, t_x, big_t, horizon)
+            # where the expectation cannot be evaluated (NaN): on Superstore at 2016-11-29
+            # the default start ran to r = 9e4, alpha = 3e6 (log-likelihood -10810.29),
+            # while other starts stop on the same ridge at r ~ 1e3 (-10810.33) with finite
+            # expectations. Refit from other starts (for the operational clock, the
+            # calendar-time optimum first: it only stretches time) and keep the most
+            # likely fit whose expectation is finite for most customers.
+            bg, purchases = _finite_refit(table, x, t_x, big_t, horizon, horizon_days, season, bg, purchases)
         p_alive = bg.p_alive(x, t_x, big_t)
         p_purchase = bg.p_purchase(x, t_x, big_t, horizon)
     else:

@@ -245,6 +245,10 @@ class RollingResult:
     origins: pl.DataFrame  # one row per origin (see :func:`origin_row`)
     skipped: list[str]  # origins the log could not backtest, with the reason
     summary: dict[str, Any]
+    # Each horizon of score.horizons_months at the newest origin that realises it (with its
+    # cutoff), and those no origin realises.
+    horizons: dict[str, Any] = dataclasses.field(default_factory=dict)
+    horizons_not_realised: list[int] = dataclasses.field(default_factory=list)
 
 
 def rolling_backtest(
@@ -295,7 +299,19 @@ def rolling_backtest(
             break  # older origins have even less history
     months = params.score.horizons_months
     table = pl.DataFrame([origin_row(r, on_sample, months) for r, on_sample in runs]).sort("cutoff")
-    return RollingResult(newest, table, skipped, _rolling_summary(table))
+    horizons: dict[str, Any] = {}
+    for m in months:
+        # runs go from the newest origin to older ones: the first that realises m.
+        found = next(((r, s) for r, s in runs if f"{m}m" in r.metrics["horizons"]), None)
+        if found is not None:
+            r, on_sample = found
+            horizons[f"{m}m"] = {
+                **r.metrics["horizons"][f"{m}m"],
+                "cutoff": r.cutoff.isoformat(),
+                "customers_sampled": on_sample,
+            }
+    missing = [m for m in months if f"{m}m" not in horizons]
+    return RollingResult(newest, table, skipped, _rolling_summary(table), horizons, missing)
 
 
 def no_backtest_reason(orders: pl.DataFrame, as_of: dt.date, params: Params, horizon_months: int) -> str:
