@@ -9,6 +9,7 @@ import polars as pl
 from clv_engine.horizons import discounted_value, horizon_values
 from clv_engine.io import write_json, write_parquet
 from clv_engine.margin import predicted_margin
+from clv_engine.outputs import clv_column
 from clv_engine.params import load_params
 from clv_engine.ranking import rank_customers
 from clv_engine.stage import progress, run_stage
@@ -41,7 +42,7 @@ def main(args: argparse.Namespace) -> str:
     horizon = bundle["horizon_months"]
     values = horizon_values(predicted, rows, as_of, params.score.horizons_months, horizon)
     scores = scores.with_columns(
-        *[pl.Series(f"clv_{m}m", v) for m, v in values.items()],
+        *[pl.Series(clv_column(m), v) for m, v in values.items()],
         clv_12m_discounted=discounted_value(
             predicted, rows, as_of, horizon, params.value.annual_discount_rate
         ),

@@ -141,7 +141,7 @@ def test_a_fit_whose_expectation_is_not_finite_is_refitted_on_the_same_ridge():
     import numpy as np
     from tests.conftest import ROOT
 
-    from clv_engine.baselines import _finite_refit, btyd_clock
+    from clv_engine.baselines import _REFIT_STARTS, _finite_refit, btyd_clock
     from clv_engine.btyd import fit_beta_geo
     from clv_engine.dataset import customer_rows
     from clv_engine.ingest import ingest
@@ -159,8 +159,6 @@ def test_a_fit_whose_expectation_is_not_finite_is_refitted_on_the_same_ridge():
     x = rows["frequency"].to_numpy().astype(float)
     t_x, big_t, horizon = btyd_clock(rows, 183, None)
     degenerate = fit_beta_geo(x, t_x, big_t, (1.0, 1.0, 1.0, 1.0))
-    fit, purchases = _finite_refit(
-        rows, x, t_x, big_t, horizon, 183, None, degenerate, np.full(x.size, np.nan)
-    )
+    fit, purchases = _finite_refit(x, t_x, big_t, horizon, list(_REFIT_STARTS))
     assert np.isfinite(purchases).all() and (purchases > 0).all()
     assert fit.log_likelihood > degenerate.log_likelihood - 0.1  # the same ridge, not a worse fit

@@ -85,20 +85,18 @@ def btyd_clock(
 _REFIT_STARTS = ((0.5, 5.0, 0.5, 5.0), (2.0, 20.0, 0.1, 1.0), (0.25, 4.0, 0.8, 2.5))
 
 
-def _finite_refit(table, x, t_x, big_t, horizon, horizon_days, season, bg, purchases):
-    """(fit, purchases): the most likely refit with a finite expectation for most customers."""
-    starts = list(_REFIT_STARTS)
-    if season is not None and season.seasonal:
-        calendar_t_x, calendar_t, _ = btyd_clock(table, horizon_days, None)
-        near = fit_beta_geo(x, calendar_t_x, calendar_t, (1.0, 1.0, 1.0, 1.0))
-        starts.insert(0, (near.r, near.alpha, near.a, near.b))
+def _finite_refit(
+    x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, horizon: float, starts: list[tuple[float, ...]]
+) -> tuple[BetaGeoFit, np.ndarray] | None:
+    """(fit, purchases): the most likely fit from ``starts`` whose expectation is finite for
+    most customers; None when none is."""
     best = None
     for start in starts:
         fit = fit_beta_geo(x, t_x, big_t, start)
         values = fit.expected_purchases(x, t_x, big_t, horizon)
         if np.isnan(values).mean() <= 0.5 and (best is None or fit.log_likelihood > best[0].log_likelihood):
             best = (fit, values)
-    return best if best is not None else (bg, purchases)
+    return best
 
 
 def add_btyd_columns(
@@ -132,7 +130,12 @@ def add_btyd_columns(
             # expectations. Refit from other starts (for the operational clock, the
             # calendar-time optimum first: it only stretches time) and keep the most
             # likely fit whose expectation is finite for most customers.
-            bg, purchases = _finite_refit(table, x, t_x, big_t, horizon, horizon_days, season, bg, purchases)
+            starts = list(_REFIT_STARTS)
+            if season is not None and season.seasonal:
+                calendar_t_x, calendar_t, _ = btyd_clock(table, horizon_days, None)
+                near = fit_beta_geo(x, calendar_t_x, calendar_t, (1.0, 1.0, 1.0, 1.0))
+                starts.insert(0, (near.r, near.alpha, near.a, near.b))
+            bg, purchases = _finite_refit(x, t_x, big_t, horizon, starts) or (bg, purchases)
         p_alive = bg.p_alive(x, t_x, big_t)
         p_purchase = bg.p_purchase(x, t_x, big_t, horizon)
     else:

@@ -355,7 +355,7 @@ def origin_row(
     }
     # Sure buyers (too likely to buy for a lower end of 0): their band is the mixture's.
     preds = result.predictions
-    sure = preds.filter(pl.col("p_active") > 1 - (1 - f.model.params.interval_level) / 2)
+    sure = preds.filter(pl.Series(f.model.intervals_.sure_buyers(preds["p_active"].to_numpy())))
     row["sure_buyers"] = sure.height
     row["coverage_sure_buyers"] = (
         round(float(metrics.interval_coverage(sure["actual"], sure["lower"], sure["upper"])), 6)
@@ -415,24 +415,22 @@ def _horizon_metrics(
     out: dict[str, Any] = {}
     for m in months:
         days = horizon_days(cutoff, m)
-        realised = labels(
-            orders.filter(pl.col("order_date") <= cutoff + dt.timedelta(days=days)),
-            cutoff,
-            days,
-            params.labels.floor_at_zero,
-        )
-        actual = (
-            rows.select("customer_id")
-            .join(realised, on="customer_id", how="left", maintain_order="left")["label_revenue"]
-            .fill_null(0.0)
-            .to_numpy()
-        )
+        realised = labels(orders, cutoff, days, params.labels.floor_at_zero)
+        actual = _aligned(rows, realised, "label_revenue")
         btyd = np.nan_to_num(textbook[curve_columns([m])[0]].fill_null(0.0).to_numpy() * spend)
         out[f"{m}m"] = {
             "model": metrics.rounded(metrics.regression_metrics(actual, values[m])),
             "btyd": metrics.rounded(metrics.regression_metrics(actual, btyd)),
         }
     return out, [m for m in params.score.horizons_months if m not in months]
+
+
+def _aligned(rows: pl.DataFrame, per_customer: pl.DataFrame, column: str) -> np.ndarray:
+    """``column`` of ``per_customer`` in the order of ``rows``' customers, 0 where absent."""
+    joined = rows.select("customer_id").join(
+        per_customer, on="customer_id", how="left", maintain_order="left"
+    )
+    return joined[column].fill_null(0.0).to_numpy()
 
 
 def _margin_metrics(
@@ -443,20 +441,14 @@ def _margin_metrics(
     mapped margin (a fixed ``value.margin_rate`` has nothing to be checked against)."""
     if "margin" not in orders.columns:
         return None
-    history = orders.filter(pl.col("order_date") <= cutoff)
-    rates, base = margin_rates(history, cutoff, rows["customer_id"])
+    rates, base = margin_rates(orders, cutoff, rows["customer_id"])
     window = orders.filter((pl.col("order_date") > cutoff) & (pl.col("order_date") <= end))
     realised = (
         window.sort("customer_id", "order_date", "order_key")
         .group_by("customer_id", maintain_order=True)
         .agg(pl.col("margin").sum())
     )
-    actual = (
-        rows.select("customer_id")
-        .join(realised, on="customer_id", how="left", maintain_order="left")["margin"]
-        .fill_null(0.0)
-        .to_numpy()
-    )
+    actual = _aligned(rows, realised, "margin")
     btyd = rows["btyd_expected_revenue"].fill_nan(None).fill_null(0.0).to_numpy() * base
     return {
         "model": metrics.rounded(metrics.regression_metrics(actual, np.asarray(predicted) * rates)),

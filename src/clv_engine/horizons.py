@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from .baselines import btyd_clock
 from .btyd import BetaGeoFit
 from .season import SeasonFit
 from .timeline import horizon_days
@@ -65,8 +66,7 @@ def purchase_curve(
     counts for more than a month of the trough), else in calendar weeks. Null without a fit.
     """
     x = table["frequency"].to_numpy().astype(np.float64)
-    t_x = table["recency_tx_days"].to_numpy() / _WEEK
-    big_t = table["age_T_days"].to_numpy() / _WEEK
+    t_x, big_t, _ = btyd_clock(table, 0, None)
     days = {m: horizon_days(cutoff, m) for m in months}
     length = {m: d / _WEEK for m, d in days.items()}
     if season is not None and season.seasonal and days:

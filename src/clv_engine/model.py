@@ -180,6 +180,11 @@ def fit_catboost(
     return model
 
 
+def _with_level_errors(ratios: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """Every ratio under every past level error (actual / shipped = ratio x exp(-error))."""
+    return (ratios[:, None] * np.exp(-errors)[None, :]).ravel()
+
+
 @dataclass
 class IntervalCalibrator:
     """Mondrian split-conformal band on the ratio actual / predicted, by prediction bins."""
@@ -228,7 +233,7 @@ class IntervalCalibrator:
         for b in range(self.edges_.size + 1):
             r = ratio[bins == b]
             if errors is not None and r.size:
-                r = (r[:, None] * np.exp(-errors)[None, :]).ravel()
+                r = _with_level_errors(r, errors)
             r = np.sort(r)
             n = r.size
             if n == 0:
@@ -268,18 +273,22 @@ class IntervalCalibrator:
             ratio = ratio * (predicted.sum() / max(actual.sum(), 1e-12))
         every = ratio[bought]
         if errors is not None:
-            every = (every[:, None] * np.exp(-errors)[None, :]).ravel()
+            every = _with_level_errors(every, errors)
         table = []
         for b in range(self.edges_.size + 1):
             r = ratio[bought & (bins == b)]
             if errors is not None:
-                r = (r[:, None] * np.exp(-errors)[None, :]).ravel()
+                r = _with_level_errors(r, errors)
             # A bin with too few buyers takes every bin's buyers (a wider spread, not none).
             r = r if r.size >= MIN_BIN_CUSTOMERS else every
             table.append(
                 np.quantile(r, SPEND_GRID, method="inverted_cdf") if r.size else np.zeros(SPEND_GRID.size)
             )
         return np.asarray(table)
+
+    def sure_buyers(self, p_buy: np.ndarray) -> np.ndarray:
+        """Who gets the mixture band: a chance of buying nothing below the lower tail."""
+        return (1 - np.asarray(p_buy, dtype=float)) < (1 - self.level) / 2
 
     def interval(
         self, predicted: np.ndarray, p_buy: np.ndarray | None = None
@@ -300,7 +309,7 @@ class IntervalCalibrator:
         if p_buy is not None and quantiles is not None:
             p = np.clip(np.asarray(p_buy, dtype=float), 1e-9, 1.0)
             tail = (1 - self.level) / 2
-            sure = (1 - p) < tail
+            sure = self.sure_buyers(p)
             if np.any(sure):
                 s, b = np.flatnonzero(sure), bins[sure]
                 spend = predicted[s] / p[s]

@@ -10,10 +10,11 @@ horizon (days) and the interval level are in reports/model_metadata.json and the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import polars as pl
 
-__all__ = ["PREDICTION_COLUMNS", "predictions_table"]
+__all__ = ["PREDICTION_COLUMNS", "clv_column", "clv_columns", "predictions_table"]
 
 PREDICTION_COLUMNS = (
     "customer_id",
@@ -48,6 +49,17 @@ PREDICTION_COLUMNS = (
 )
 
 
+def clv_column(months: int) -> str:
+    """The column of the forecast over ``months`` (clv_<h>m, :mod:`clv_engine.horizons`)."""
+    return f"clv_{months}m"
+
+
+def clv_columns(columns: Sequence[str]) -> list[str]:
+    """The clv_<h>m columns among ``columns``, shortest horizon first."""
+    found = [c for c in columns if re.fullmatch(r"clv_\d+m", c)]
+    return sorted(found, key=lambda c: int(c[4:-1]))
+
+
 def predictions_table(
     scores: pl.DataFrame, assignments: pl.DataFrame, segments: pl.DataFrame, drivers: pl.DataFrame
 ) -> pl.DataFrame:
@@ -66,7 +78,7 @@ def predictions_table(
         if frame.height != scores.height or table[column].null_count():
             raise ValueError(f"the {name} do not cover the scored customers one for one: rerun dvc repro")
     # clv_<h>m for each of score.horizons_months, then the discounted 12 months (issue 17).
-    horizons = sorted((c for c in scores.columns if re.fullmatch(r"clv_\d+m", c)), key=lambda c: int(c[4:-1]))
+    horizons = clv_columns(scores.columns)
     extra = [c for c in ("clv_12m_discounted", "predicted_margin") if c in scores.columns]
     value = [*horizons, *extra]
     money = ["predicted_clv", "clv_lower", "clv_upper", "revenue_sum", "avg_order_value", *value]

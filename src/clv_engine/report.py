@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ import matplotlib.pyplot as plt
 import polars as pl
 
 from .evaluation import APPROACHES
+from .outputs import clv_columns
 from .plots import save_png
 
 __all__ = ["ReportInputs", "format_money", "gain_and_calibration_png", "message_png", "render_report"]
@@ -287,7 +287,7 @@ are what the sample measures).</p>
 def _horizons_section(inputs: ReportInputs) -> str:
     """Totals over each horizon of score.horizons_months and the discounted 12 months."""
     p = inputs.predictions
-    names = sorted((c for c in p.columns if re.fullmatch(r"clv_\d+m", c)), key=lambda c: int(c[4:-1]))
+    names = clv_columns(p.columns)
     if not names:
         return ""
     rows = [{"period": f"next {c[4:-1]} month(s)", "predicted revenue": float(p[c].sum())} for c in names]
