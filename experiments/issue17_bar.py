@@ -4,7 +4,9 @@
 
 Checks what the issue asks of the run: clv_1m .. clv_12m exist and never decrease,
 predicted_clv equals the pinned horizon's column, clv_12m_discounted <= clv_12m,
-predicted_margin for every customer, and metrics.json's horizons and margin; prints them.
+predicted_margin for every customer, each horizon's band around its forecast and p_active
+never decreasing with the horizon, and metrics.json's horizons (with each band's backtest
+coverage) and margin; prints them.
 The project is made under /tmp/bar/superstore-margin.
 """
 
@@ -51,9 +53,17 @@ print("never decreasing:", all((p[a] <= p[b]).all() for a, b in itertools.pairwi
 print(f"predicted_clv == clv_{h}m:", (p["predicted_clv"] == p[f"clv_{h}m"]).all())
 print("clv_12m_discounted <= clv_12m:", (p["clv_12m_discounted"] <= p["clv_12m"]).all())
 print("predicted_margin for every customer:", p["predicted_margin"].null_count() == 0)
+print(
+    "each band holds its forecast:",
+    all(((p[f"clv_lower_{n[4:]}"] <= p[n]) & (p[n] <= p[f"clv_upper_{n[4:]}"])).all() for n in names),
+)
+chances = [f"p_active_{n[4:]}" for n in names]
+print("p_active never decreasing:", all((p[a] <= p[b]).all() for a, b in itertools.pairwise(chances)))
 print(p.select([*names, "clv_12m_discounted", "predicted_clv", "predicted_margin"]).sum())
+print(json.loads((proj / "reports/model_metadata.json").read_text())["horizon_intervals"])
 m = json.loads((proj / "reports/metrics.json").read_text())
 keys = ("normalized_gini", "bias", "mae")
 for name, block in (*m["horizons"].items(), ("margin", m["margin"])):
-    print(name, block.get("cutoff", ""), {k: {x: block[k][x] for x in keys} for k in ("model", "btyd")})
+    shown = {k: {x: block[k][x] for x in keys} for k in ("model", "btyd")}
+    print(name, block.get("cutoff", ""), shown, "coverage", block.get("interval_coverage"))
 print("not realised:", m["horizons_not_realised"])

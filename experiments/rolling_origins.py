@@ -75,17 +75,18 @@ def main() -> None:
     print()
     print(
         "| cutoff | "
-        + " | ".join(f"{h}m bias model / BG/NBD | {h}m Gini model / BG/NBD" for h in horizons)
+        + " | ".join(f"{h}m bias model / BG/NBD | {h}m Gini model / BG/NBD | {h}m coverage" for h in horizons)
         + " |"
     )
     for row in result.origins.iter_rows(named=True):
         cells = [str(row["cutoff"])]
         for h in horizons:
             if row.get(f"bias_model_{h}m") is None:
-                cells += ["not realised", ""]
+                cells += ["not realised", "", ""]
                 continue
             cells.append(f"{row[f'bias_model_{h}m']:+.1%} / {row[f'bias_btyd_{h}m']:+.1%}")
             cells.append(f"{row[f'gini_model_{h}m']:.3f} / {row[f'gini_btyd_{h}m']:.3f}")
+            cells.append(f"{row[f'coverage_{h}m']:.1%}")
         print("| " + " | ".join(cells) + " |")
     for line in result.skipped:
         print("skipped:", line)

@@ -38,7 +38,8 @@ def main(args: argparse.Namespace) -> str:
     scoring, fits = customer_rows(orders, as_of, lookback, horizon, params.features, params.lifecycle)
     months = curve_months(params.score.horizons_months, horizon)
     season = fit_season(orders, as_of)  # what the level fits at as_of (train stage), too
-    scoring = purchase_curve(scoring, fits.beta_geo, as_of, months, season)
+    buy = sorted({*params.score.horizons_months, horizon})  # p_active over each horizon
+    scoring = purchase_curve(scoring, fits.beta_geo, as_of, months, season, buy_months=buy)
     if chosen.get("trainable", True):
         train = training_set(orders, as_of, lookback, horizon, params)
         plan, sample, training = train.plan, train.sample, train.rows

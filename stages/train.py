@@ -95,6 +95,8 @@ def main(args: argparse.Namespace) -> str:
             "total_band_covers": model.total_band_note_,
             "sampling_cv": round(forecast.sampling_cv, 6),
         },
+        # The band and p_active over each other horizon (clv_lower_<h>m ...): what calibrates it.
+        "horizon_intervals": model.horizon_bands_.describe(),
         # model.ensemble = stack: the weights of CatBoost and BTYD in the shipped forecast.
         "stack_weights": None
         if model.stack_ is None
@@ -151,6 +153,11 @@ def _fallback(args, params, features_report, scoring, names) -> str:
                 "total_band": [round(b, 6) for b in model.total_band_],
                 "total_band_covers": model.total_band_note_,
                 "sampling_cv": None,
+            },
+            "horizon_intervals": {
+                f"{m}m": "Poisson purchases x expected spend (not calibrated: no training row)"
+                for m in params.score.horizons_months
+                if m != features_report["horizon_months"]
             },
             "fallback": {"reason": reason, "customers_by_source": {k: int(v) for k, v in sources.items()}},
             "stack_weights": None,

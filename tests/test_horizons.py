@@ -7,7 +7,16 @@ import polars as pl
 import pytest
 
 from clv_engine.btyd import BetaGeoFit
-from clv_engine.horizons import curve_columns, discounted_value, horizon_values, purchase_curve
+from clv_engine.horizons import (
+    buy_columns,
+    curve_columns,
+    discounted_value,
+    fit_horizon_bands,
+    horizon_label_columns,
+    horizon_p_active,
+    horizon_values,
+    purchase_curve,
+)
 from clv_engine.timeline import horizon_days
 
 CUTOFF = dt.date(2023, 12, 31)
@@ -72,3 +81,106 @@ def test_a_season_moves_spend_towards_its_peak_months():
     assert np.all(np.diff(seasonal, axis=1) > 0)
     share_plain, share_seasonal = plain[:, 0] / plain[:, 2], seasonal[:, 0] / seasonal[:, 2]
     assert np.all(share_seasonal > share_plain * 1.2)
+
+
+def test_buy_if_alive_is_bg_nbd_p_purchase_without_p_alive():
+    fit = BetaGeoFit(r=0.24, alpha=4.4, a=0.79, b=2.4, log_likelihood=0.0, n_customers=3)
+    table = pl.DataFrame(
+        {"frequency": [0, 2, 5], "recency_tx_days": [0, 60, 300], "age_T_days": [100, 200, 360]}
+    )
+    out = purchase_curve(table, fit, CUTOFF, [1, 6], buy_months=[1, 6])
+    x, t_x, big_t = (
+        table[c].to_numpy() / w for c, w in (("frequency", 1), ("recency_tx_days", 7), ("age_T_days", 7))
+    )
+    for m in (1, 6):
+        weeks = horizon_days(CUTOFF, m) / 7
+        # by hand: 1 - ((alpha + T) / (alpha + T + t))^(r + x)
+        by_hand = 1 - ((4.4 + big_t) / (4.4 + big_t + weeks)) ** (0.24 + x)
+        np.testing.assert_allclose(out[buy_columns([m])[0]].to_numpy(), by_hand, rtol=1e-12)
+        p_purchase = fit.p_purchase(x, t_x, big_t, weeks) / fit.p_alive(x, t_x, big_t)
+        np.testing.assert_allclose(out[buy_columns([m])[0]].to_numpy(), p_purchase, rtol=1e-10)
+    assert purchase_curve(table, None, CUTOFF, [1], buy_months=[1])[buy_columns([1])[0]].null_count() == 3
+
+
+def test_p_active_over_each_horizon_takes_bg_nbd_shape_and_keeps_the_pinned_one():
+    names = buy_columns([1, 3, 12])
+    rows = pl.DataFrame(
+        {names[0]: [0.2, None, 0.5], names[1]: [0.4, None, 0.9], names[2]: [0.8, None, 1.0]},
+        schema=dict.fromkeys(names, pl.Float64),
+    )
+    p = np.array([0.5, 0.5, 0.9])
+    out = horizon_p_active(p, rows, CUTOFF, [1, 3, 12], pinned=3)
+    assert out[3].tolist() == p.tolist()
+    assert out[1][0] == pytest.approx(0.25) and out[12][0] == pytest.approx(1.0)  # 0.5 x 0.8 / 0.4
+    assert out[1][2] == pytest.approx(0.5) and out[12][2] == 1.0  # capped at 1
+    # no curve: a constant hazard over the days
+    days = {m: horizon_days(CUTOFF, m) for m in (1, 3, 12)}
+    assert out[1][1] == pytest.approx(1 - 0.5 ** (days[1] / days[3]))
+    assert out[12][1] == pytest.approx(1 - 0.5 ** (days[12] / days[3]))
+    stacked = np.column_stack([out[m] for m in (1, 3, 12)])
+    assert np.all(np.diff(stacked, axis=1) >= 0) and np.all(stacked <= 1)
+
+
+def test_stacked_rows_take_each_row_s_own_cutoff_where_the_curve_is_unknown():
+    other = dt.date(2023, 1, 31)  # February is shorter than January
+    rows = _rows([[None, None], [None, None]], [1, 3]).with_columns(
+        cutoff=pl.Series([CUTOFF, other], dtype=pl.Date)
+    )
+    values = horizon_values(np.array([90.0, 90.0]), rows, None, [1, 3], pinned=3)
+    for i, c in enumerate((CUTOFF, other)):
+        assert values[1][i] == pytest.approx(90.0 * horizon_days(c, 1) / horizon_days(c, 3))
+    assert values[1][0] != pytest.approx(values[1][1])
+
+
+def _oos_rows(n: int, seed: int = 3) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+    """Stacked rows of two cutoffs with a known curve: spend over 1 month is a Poisson count
+    of purchases (mean a third of the 3 months') of 10 each."""
+    rng = np.random.default_rng(seed)
+    rate = rng.gamma(1.0, 0.5, n)  # purchases a month
+    bought_3m = rng.poisson(3 * rate)
+    bought_1m = rng.binomial(bought_3m, 1 / 3)
+    oos = {
+        "rows": np.arange(n),
+        "predicted": 30.0 * rate,
+        "actual": 10.0 * bought_3m,
+        "p_active": 1 - np.exp(-3 * rate),
+        "bought": (bought_3m > 0).astype(int),
+    }
+    revenue, bought = horizon_label_columns(1)
+    revenue12, bought12 = horizon_label_columns(12)
+    cutoffs = [CUTOFF if i % 2 else dt.date(2023, 9, 30) for i in range(n)]
+    rows = pl.DataFrame(
+        {
+            "cutoff": pl.Series(cutoffs, dtype=pl.Date),
+            **dict(zip(curve_columns([1, 3]), ([1.0] * n, [3.0] * n), strict=True)),
+            **dict(zip(buy_columns([1, 3]), (1 - np.exp(-rate), 1 - np.exp(-3 * rate)), strict=True)),
+            revenue: 10.0 * bought_1m,
+            bought: bought_1m > 0,
+            # 12 months: realised at the older cutoff only, and by too few rows
+            revenue12: [None] * n,
+            bought12: pl.Series([None] * n, dtype=pl.Boolean),
+        }
+    )
+    return rows, oos
+
+
+def test_each_horizon_band_is_calibrated_on_its_own_labels():
+    rows, oos = _oos_rows(6_000)
+    bands = fit_horizon_bands(rows, oos, [1, 3, 12], 3, 0.9, 10)
+    assert set(bands.calibrators) == {1} and bands.rows == {1: 6_000}
+    assert bands.missing[12].startswith("not calibrated") and "3-month band" in bands.missing[12]
+    assert bands.interval(12, np.ones(3), np.ones(3)) is None
+    # On fresh draws of the same process the 1-month band covers about 90%.
+    fresh, fresh_oos = _oos_rows(6_000, seed=4)
+    predicted = horizon_values(fresh_oos["predicted"], fresh, None, [1], 3)[1]
+    chance = horizon_p_active(fresh_oos["p_active"], fresh, None, [1], 3)[1]
+    low, high = bands.interval(1, predicted, chance)
+    actual = fresh["label_revenue_1m"].to_numpy()
+    coverage = np.mean((low <= actual) & (actual <= high))
+    assert 0.87 <= coverage <= 0.95
+    assert np.all(low <= predicted) and np.all(predicted <= high)
+    # the 3-month band scaled down would be another band: the 1-month one is its own
+    three = fit_horizon_bands(rows, oos, [3], 3, 0.9, 10)
+    assert three.calibrators == {} and three.missing == {}
+    desc = bands.describe()
+    assert list(desc) == ["1m", "12m"] and desc["1m"].startswith("calibrated on 6,000")

@@ -122,6 +122,24 @@ def test_outputs_agree_with_each_other(project):
     assert horizons["clv_3m"].to_list() == predictions["predicted_clv"].to_list()
     assert (horizons["clv_12m_discounted"] <= horizons["clv_12m"]).all()
     assert (horizons["clv_12m_discounted"] < horizons["clv_12m"]).any()
+    # each horizon's band and p_active: around clv_<h>m, p_active never decreasing with h,
+    # the pinned horizon's are clv_lower, clv_upper and p_active themselves
+    metadata = json.loads((project / "reports" / "model_metadata.json").read_text())
+    bands = predictions.select(pl.col("^(clv|p_active).*$").exclude("clv_segment").cast(pl.Float64))
+    for h in (1, 3, 6, 12):
+        low, high, chance = bands[f"clv_lower_{h}m"], bands[f"clv_upper_{h}m"], bands[f"p_active_{h}m"]
+        assert chance.null_count() == low.null_count() == high.null_count() == 0
+        assert chance.is_between(0, 1).all() and (low >= 0).all()
+        assert (low <= bands[f"clv_{h}m"]).all() and (bands[f"clv_{h}m"] <= high).all()
+        if h != 3:
+            assert metadata["horizon_intervals"][f"{h}m"].startswith(("calibrated on", "not calibrated"))
+    assert bands["clv_lower_3m"].to_list() == bands["clv_lower"].to_list()
+    assert bands["clv_upper_3m"].to_list() == bands["clv_upper"].to_list()
+    assert bands["p_active_3m"].to_list() == bands["p_active"].to_list()
+    for shorter, longer in ((1, 3), (3, 6), (6, 12)):
+        assert (bands[f"p_active_{shorter}m"] <= bands[f"p_active_{longer}m"]).all()
+    assert "calibrated on" in metadata["horizon_intervals"]["1m"]
+    assert (bands["clv_upper_1m"] < bands["clv_upper"]).mean() > 0.9
     # the headline total and its range (reports/forecast.json)
     forecast = json.loads((project / "reports" / "forecast.json").read_text())
     assert forecast["customers"] == n
@@ -135,7 +153,9 @@ def test_outputs_agree_with_each_other(project):
     horizons = metrics["horizons"]
     assert horizons["3m"]["model"]["mae"] == pytest.approx(metrics["model"]["mae"], rel=1e-6)
     assert horizons["1m"]["cutoff"] == horizons["3m"]["cutoff"] == metrics["backtest"]["cutoff"]
-    assert {"model", "btyd", "cutoff", "customers_sampled"} == set(horizons["1m"])
+    assert {"model", "btyd", "interval_coverage", "cutoff", "customers_sampled"} == set(horizons["1m"])
+    assert 0.5 < horizons["1m"]["interval_coverage"] <= 1.0
+    assert "coverage_1m" in origins.columns
     # 6 months ends after as_of at the newest origin: an older one realises it, or none does.
     for h in (6, 12):
         assert (f"{h}m" in horizons) != (h in metrics["horizons_not_realised"])
@@ -351,8 +371,13 @@ def test_report_renders_in_a_real_browser(project, tmp_path):
     assert 'id="glossary"' in dom and "normalized Gini" in dom
     assert f'id="customers">{predictions.height:,}<' in dom
     assert dom.count('src="data:image/png;base64,') == 4  # backtest, segments, clusters, SHAP
-    for table in ("backtest", "tiers", "segments", "clusters", "interactions", "top"):
+    for table in ("backtest", "tiers", "segments", "clusters", "interactions", "top", "horizons"):
         assert f'<table id="{table}">' in dom
+    # each period's expected buyers, and how its ranges held at an earlier date
+    periods = dom[dom.index('<table id="horizons">') :].split("</table>")[0]
+    buyers = predictions["p_active_1m"].cast(pl.Float64).sum()
+    assert "expected buyers" in periods and f"<td>{buyers:,.0f}</td>" in periods
+    assert "customers inside their 90% range" in periods
     assert "BG/NBD + Gamma-Gamma" in dom
     assert ("Retraining recommended" in dom) or ("No drift alert" in dom)
     level = json.loads((project / "reports" / "model_metadata.json").read_text())["level"]

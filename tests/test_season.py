@@ -73,3 +73,12 @@ def test_operational_time_without_season_is_calendar_time():
     assert winter > 90 > summer
     year = peaked.operational_days(dt.date(2021, 12, 31), dt.date(2022, 12, 31))
     assert year == pytest.approx(365, rel=0.01)
+
+
+def test_weekly_counts_that_cannot_be_fitted_give_no_fit_not_a_crash():
+    from clv_engine.season import _poisson_fit
+
+    with np.errstate(all="ignore"):
+        assert _poisson_fit(np.ones((3, 1)), np.array([1.0, 1e308, 2.0]), np.zeros(3)) is None
+    deviance, beta = _poisson_fit(np.ones((3, 1)), np.array([1.0, 3.0, 2.0]), np.zeros(3))
+    assert beta[0] == pytest.approx(np.log(2.0)) and deviance > 0

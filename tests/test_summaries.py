@@ -29,7 +29,8 @@ def _base() -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_traits_say_what_distinguishes_each_cluster_from_the_base():
     scored, assignments = _base()
     features = ("recency_days", "tenure_days", "n_orders", "avg_order_value", "gap_mean_days")
-    traits = dict(cluster_traits(scored.join(assignments, on="customer_id"), scored, features).iter_rows())
+    found = cluster_traits(scored.join(assignments, on="customer_id"), scored, features)
+    traits = dict(found.select("cluster_id", "traits").iter_rows())
     frequent, lapsed = traits[1], traits[2]
     assert "more orders (12 vs 3)" in frequent and "bought more recently" in frequent
     assert "bigger baskets" in lapsed and "longer since the last order" in lapsed
@@ -37,3 +38,21 @@ def test_traits_say_what_distinguishes_each_cluster_from_the_base():
     assert all("tenure" not in t and "customers for" not in t for t in traits.values())
     assert "nan" not in " ".join(traits.values())
     assert traits[3] != frequent and traits[3] != lapsed
+
+
+def test_each_cluster_gets_its_own_action_from_what_sets_it_apart():
+    from clv_engine.summaries import _actions
+
+    scored, assignments = _base()
+    features = ("recency_days", "tenure_days", "n_orders", "avg_order_value", "gap_mean_days")
+    traits = cluster_traits(scored.join(assignments, on="customer_id"), scored, features)
+    focus = dict(zip(traits["cluster_id"], traits["focus"].to_list(), strict=True))
+    assert "recognise their many orders (early access)" in focus[1]
+    assert "lead with the premium range (big baskets)" in focus[2]
+    # The same strategy reads differently where the clusters differ ...
+    actions = _actions(["Win back"] * 3, [focus[1], focus[2], focus[3]])
+    assert len(set(actions)) == 3 and all(a.startswith("Win back; ") for a in actions)
+    # ... and a second trait tells apart two clusters whose first one is the same.
+    same = _actions(["Win back"] * 2, [["a", "b"], ["a", "c"]])
+    assert same == ["Win back; a; b", "Win back; a; c"]
+    assert _actions(["Keep"], [[]]) == ["Keep"]  # close to the base on every measure

@@ -74,3 +74,25 @@ def test_cdnow_training_and_scoring_rows_equal_on_truncated_log():
         assert_frame_equal(build_dataset(orders, *args), build_dataset(truncated, *args))
         fargs = (as_of, 6, 3, params.features, params.lifecycle)
         assert_frame_equal(customer_table(orders, *fargs), customer_table(truncated, *fargs))
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(offset=st.integers(min_value=500, max_value=1000))
+def test_other_horizons_labels_see_nothing_after_as_of(synth_orders, offset):
+    from clv_engine.horizons import horizon_label_columns
+
+    as_of = synth_orders["order_date"].min() + dt.timedelta(days=offset)
+    plan = training_cutoffs(as_of, 3, 6, 4, 3, synth_orders["order_date"].min())
+    args = (plan.cutoffs, 6, 3, FeatureParams(), LifecycleParams(), LabelParams(), None, (1, 3, 12), as_of)
+    full = build_dataset(synth_orders, *args)
+    assert_frame_equal(full, build_dataset(synth_orders.filter(pl.col("order_date") <= as_of), *args))
+    for cutoff in plan.cutoffs:
+        rows = full.filter(pl.col("cutoff") == cutoff)
+        one = labels(synth_orders, cutoff, horizon_days(cutoff, 1), True)
+        joined = rows.select("customer_id").join(one, on="customer_id", how="left", maintain_order="left")
+        assert rows["label_revenue_1m"].to_list() == joined["label_revenue"].to_list()
+        revenue, bought = horizon_label_columns(12)
+        realised = cutoff + dt.timedelta(days=horizon_days(cutoff, 12)) <= as_of
+        assert rows[revenue].null_count() == (0 if realised else rows.height)
+        assert rows[bought].null_count() == (0 if realised else rows.height)
+    assert "label_revenue_3m" not in full.columns  # the pinned horizon's label is label_revenue

@@ -5,6 +5,13 @@ and the label is :func:`clv_engine.timeline.labels` over ``(c, c + horizon]``; c
 first seen after ``c`` are absent from that cutoff's rows. The stacked frame is sorted
 by (cutoff, customer_id). :func:`training_set` is the whole recipe the features stage and
 the backtest share: cutoffs from params, a seeded customer sample, the stacked rows.
+
+With ``horizons`` (``score.horizons_months``) each cutoff's rows also carry what the other
+horizons' intervals are calibrated on (:func:`clv_engine.horizons.fit_horizon_bands`): the
+BG/NBD curve columns of :func:`clv_engine.horizons.purchase_curve` (fitted at the cutoff, in
+the operational time of the season learned up to the cutoff) and the label over each
+horizon h, ``label_revenue_<h>m`` and ``label_bought_<h>m``, null where ``c + h`` ends after
+``end``: nothing after ``end`` is read.
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ import polars as pl
 
 from .baselines import BtydFits, add_btyd_columns
 from .features import customer_table
+from .horizons import horizon_label_columns, purchase_curve
 from .params import FeatureParams, LabelParams, LifecycleParams, Params
-from .timeline import CutoffPlan, DataRangeError, horizon_days, labels, training_cutoffs
+from .season import fit_season
+from .timeline import CutoffPlan, DataRangeError, add_months, horizon_days, labels, training_cutoffs
 
 __all__ = ["TrainingSet", "build_dataset", "customer_rows", "sample_customers", "training_set"]
 
@@ -53,22 +62,57 @@ def build_dataset(
     rules: LifecycleParams,
     label_params: LabelParams,
     customers: pl.Series | None = None,
+    horizons: Sequence[int] = (),
+    end: dt.date | None = None,
 ) -> pl.DataFrame:
     """Stacked (features at c, label in (c, c + H]) rows for every cutoff.
 
-    ``customers`` restricts the rows to those ids (a sample for a fast search).
+    ``customers`` restricts the rows to those ids (a sample for a fast search);
+    ``horizons`` and ``end``: the other horizons' curve and labels (module docstring).
     """
     if customers is not None:
         orders = orders.filter(pl.col("customer_id").is_in(customers.implode()))
+    others = [m for m in horizons if m != horizon_months]
     parts = []
     for cutoff in sorted(cutoffs):
         days = horizon_days(cutoff, horizon_months)
-        table, _ = customer_rows(orders, cutoff, lookback_months, horizon_months, features, rules)
+        table, fits = customer_rows(orders, cutoff, lookback_months, horizon_months, features, rules)
         lab = labels(orders, cutoff, days, label_params.floor_at_zero)
-        parts.append(
-            table.join(lab, on="customer_id", how="left").with_columns(pl.lit(days).alias("horizon_days"))
-        )
+        part = table.join(lab, on="customer_id", how="left").with_columns(pl.lit(days).alias("horizon_days"))
+        if others:
+            every = sorted({*others, horizon_months})
+            season = fit_season(orders, cutoff)
+            part = purchase_curve(part, fits.beta_geo, cutoff, every, season, buy_months=every)
+            part = part.with_columns(_horizon_labels(orders, part, cutoff, others, end, label_params))
+        parts.append(part)
     return pl.concat(parts).sort("cutoff", "customer_id")
+
+
+def _horizon_labels(
+    orders: pl.DataFrame,
+    rows: pl.DataFrame,
+    cutoff: dt.date,
+    months: Sequence[int],
+    end: dt.date | None,
+    label_params: LabelParams,
+) -> list[pl.Series]:
+    """Each horizon's label columns in the order of ``rows``; null after ``end``."""
+    columns = []
+    for m in months:
+        revenue, bought = horizon_label_columns(m)
+        if end is None or add_months(cutoff, m) > end:
+            columns += [
+                pl.Series(revenue, [None] * rows.height, dtype=pl.Float64),
+                pl.Series(bought, [None] * rows.height, dtype=pl.Boolean),
+            ]
+            continue
+        lab = labels(orders, cutoff, horizon_days(cutoff, m), label_params.floor_at_zero)
+        joined = rows.select("customer_id").join(lab, on="customer_id", how="left", maintain_order="left")
+        columns += [
+            joined["label_revenue"].fill_null(0.0).alias(revenue),
+            joined["label_bought"].fill_null(False).alias(bought),
+        ]
+    return columns
 
 
 @dataclass(frozen=True)
@@ -99,5 +143,7 @@ def training_set(
         params.lifecycle,
         params.labels,
         sample,
+        params.score.horizons_months,
+        end,
     )
     return TrainingSet(rows, plan, sample)

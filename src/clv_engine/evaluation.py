@@ -29,7 +29,14 @@ from . import metrics
 from .baselines import BTYD_COLUMNS, BTYD_P_PURCHASE, last_period_revenue, naive_spend_rate
 from .dataset import customer_rows, sample_customers, training_set
 from .features import feature_names
-from .horizons import curve_columns, curve_months, horizon_values, purchase_curve
+from .horizons import (
+    curve_columns,
+    curve_months,
+    fit_horizon_bands,
+    horizon_p_active,
+    horizon_values,
+    purchase_curve,
+)
 from .level import LevelPlan, level_history, plan_level, sampling_cv, total_range
 from .margin import margin_rates
 from .model import CLVModel
@@ -127,6 +134,15 @@ def fit_forecast(
     model.total_band_ = (low / total, high / total) if total > 0 else (1.0, 1.0)
     model.total_band_note_ = range_note(plan.log_errors.size)
     model.total_band_origins_ = int(plan.log_errors.size)
+    model.horizon_bands_ = fit_horizon_bands(
+        train_rows,
+        model.oos_,
+        params.score.horizons_months,
+        horizon_months,
+        params.model.interval_level,
+        params.model.interval_bins,
+        plan.log_errors,
+    )
     return Forecast(model, plan, predicted, lower, upper, total, low, high, cv)
 
 
@@ -190,7 +206,8 @@ def backtest(
     months = curve_months(params.score.horizons_months, horizon_months)
     # The textbook baseline over each horizon: BG/NBD in calendar time, as at the pinned one.
     textbook = purchase_curve(rows, fits.beta_geo, cutoff, months)
-    rows = purchase_curve(rows, fits.beta_geo, cutoff, months, forecast.level.season)
+    buy = sorted({*params.score.horizons_months, horizon_months})
+    rows = purchase_curve(rows, fits.beta_geo, cutoff, months, forecast.level.season, buy_months=buy)
     model = forecast.model
     days = horizon_days(cutoff, horizon_months)
     predicted, lower, upper = forecast.predicted, forecast.lower, forecast.upper
@@ -218,7 +235,7 @@ def backtest(
     )
     scores = _metrics(frame, model, params)
     scores["horizons"], scores["horizons_not_realised"] = _horizon_metrics(
-        orders, as_of, cutoff, rows, textbook, predicted, params, horizon_months
+        orders, as_of, cutoff, rows, textbook, model, predicted, params, horizon_months
     )
     scores["margin"] = _margin_metrics(orders, cutoff, end, rows, predicted)
     return BacktestResult(
@@ -372,6 +389,7 @@ def origin_row(
         for name in ("model", "btyd"):
             for key, metric in (("bias", "bias"), ("gini", "normalized_gini")):
                 row[f"{key}_{name}_{months}m"] = None if done is None else done[name][metric]
+        row[f"coverage_{months}m"] = None if done is None else done["interval_coverage"]
     return row
 
 
@@ -400,6 +418,7 @@ def _horizon_metrics(
     cutoff: dt.date,
     rows: pl.DataFrame,
     textbook: pl.DataFrame,
+    model: CLVModel,
     predicted: np.ndarray,
     params: Params,
     pinned: int,
@@ -407,10 +426,12 @@ def _horizon_metrics(
     """Each of ``score.horizons_months`` the log realises after ``cutoff``: the model's
     ``clv_<h>m`` (:func:`clv_engine.horizons.horizon_values` on ``rows``' curve) and
     BG/NBD + GG's own forecast over h (``textbook``'s calendar-time purchases over h x
-    its spend), against what was spent in h. Also the horizons that end after ``as_of``
-    (not realised at this origin)."""
+    its spend), against what was spent in h, and the coverage of the model's band over h.
+    Also the horizons that end after ``as_of`` (not realised at
+    this origin)."""
     months = [m for m in params.score.horizons_months if add_months(cutoff, m) <= as_of]
     values = horizon_values(predicted, rows, cutoff, months, pinned) if months else {}
+    chances = horizon_p_active(model.predict_p_active(rows), rows, cutoff, months, pinned) if months else {}
     spend = textbook["btyd_expected_spend"].fill_nan(None).fill_null(0.0).to_numpy()
     out: dict[str, Any] = {}
     for m in months:
@@ -418,9 +439,16 @@ def _horizon_metrics(
         realised = labels(orders, cutoff, days, params.labels.floor_at_zero)
         actual = _aligned(rows, realised, "label_revenue")
         btyd = np.nan_to_num(textbook[curve_columns([m])[0]].fill_null(0.0).to_numpy() * spend)
+        band = (
+            model.predict_interval(values[m], rows)
+            if m == pinned
+            else model.predict_horizon_interval(m, values[m], rows, chances[m])
+        )
+        coverage = round(float(metrics.interval_coverage(actual, *band)), 6)
         out[f"{m}m"] = {
             "model": metrics.rounded(metrics.regression_metrics(actual, values[m])),
             "btyd": metrics.rounded(metrics.regression_metrics(actual, btyd)),
+            "interval_coverage": coverage,
         }
     return out, [m for m in params.score.horizons_months if m not in months]
 

@@ -14,8 +14,8 @@ customer's expected spend; the band always contains the forecast. The report say
 are unchecked.
 
 The class has the prediction interface of :class:`clv_engine.model.CLVModel` (``predict``,
-``predict_p_active``, ``predict_interval``, ``source``) so that the score, explain and
-monitor stages take either.
+``predict_p_active``, ``predict_interval``, ``predict_horizon_interval``, ``source``) so
+that the score, explain and monitor stages take either.
 """
 
 from __future__ import annotations
@@ -91,12 +91,15 @@ class BaselineForecaster:
         _, count = self._spend_and_count(frame)
         return np.where(np.isfinite(chance), chance, 1.0 - np.exp(-count))
 
-    def _spend_and_count(self, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Expected spend per purchase and expected purchases over the horizon."""
+    def _spend_and_count(
+        self, frame: pl.DataFrame, predicted: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Expected spend per purchase and expected purchases behind ``predicted`` (default:
+        the forecast over the horizon)."""
         spend = frame["btyd_expected_spend"].fill_nan(None).to_numpy().astype(float)
         aov = frame["avg_order_value"].fill_nan(None).fill_null(0.0).to_numpy().astype(float)
         spend = np.where(np.isfinite(spend) & (spend > 0), spend, aov)
-        predicted = self.predict(frame)
+        predicted = self.predict(frame) if predicted is None else np.asarray(predicted, dtype=float)
         count = np.where(spend > 0, predicted / np.maximum(spend, 1e-12), 0.0)
         return spend, count
 
@@ -107,7 +110,19 @@ class BaselineForecaster:
         predicted = np.asarray(predicted, dtype=float)
         if frame is None:
             return np.zeros_like(predicted), predicted.copy()
-        spend, count = self._spend_and_count(frame)
+        return self._poisson_band(predicted, *self._spend_and_count(frame))
+
+    def predict_horizon_interval(
+        self, months: int, predicted: np.ndarray, frame: pl.DataFrame, p_active: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The band over another horizon: the same Poisson band around ``predicted`` (clv_<h>m),
+        its purchases counted from it (``months`` and ``p_active`` are not needed)."""
+        predicted = np.asarray(predicted, dtype=float)
+        return self._poisson_band(predicted, *self._spend_and_count(frame, predicted))
+
+    def _poisson_band(
+        self, predicted: np.ndarray, spend: np.ndarray, count: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         alpha = 1 - self.params.interval_level
         low = spend * stats.poisson.ppf(alpha / 2, np.maximum(count, 1e-12))
         high = spend * stats.poisson.ppf(1 - alpha / 2, np.maximum(count, 1e-12))

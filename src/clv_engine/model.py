@@ -37,7 +37,9 @@ is 0 and the whole miscoverage goes to the upper end: an equal-tailed band would
 all the zeros and over-cover (about 95% for a 90% level). A sure buyer, whose p_active
 leaves less than the lower tail ((1 - level) / 2) to buying nothing, gets the band of
 "nothing with 1 - p_active, else the bin's calibrated spend" instead: a positive lower end
-(issue 20). The band always contains the prediction.
+(issue 20). The band always contains the prediction. The other horizons of
+``score.horizons_months`` get calibrators of their own, fitted the same way on the same
+out-of-sample rows with their labels over that horizon (:func:`clv_engine.horizons.fit_horizon_bands`).
 """
 
 from __future__ import annotations
@@ -199,6 +201,7 @@ class IntervalCalibrator:
         level_log_errors: np.ndarray | None = None,
         p_buy: np.ndarray | None = None,
         bought: np.ndarray | None = None,
+        level_ratio: float | None = None,
     ) -> IntervalCalibrator:
         """Calibrate on out-of-sample (predicted, actual) pairs.
 
@@ -212,6 +215,11 @@ class IntervalCalibrator:
         calibrate the band of sure buyers (:meth:`interval`): in each bin, the quantiles of
         actual / (predicted / p_buy) among those who bought, the spend given a purchase
         relative to its forecast.
+
+        ``level_ratio``: the factor that takes the out-of-sample forecast to the realised
+        level before the level errors are applied (default: this forecast's total over the
+        actual's). Another horizon's band removes the pinned horizon's out-of-sample level
+        error only, whose errors it then applies, and keeps its own curve's error.
         """
         predicted = np.maximum(np.asarray(predicted, dtype=float), 1e-9)
         actual = np.asarray(actual, dtype=float)
@@ -222,9 +230,11 @@ class IntervalCalibrator:
         bins = np.searchsorted(self.edges_, predicted, side="right")
         ratio = actual / predicted
         errors = None if level_log_errors is None else np.asarray(level_log_errors, dtype=float)
+        if level_ratio is None:
+            level_ratio = float(predicted.sum() / max(actual.sum(), 1e-12))
         if errors is not None and errors.size:
             # Remove the out-of-sample level error (it is one season's draw), apply them all.
-            ratio = ratio * (predicted.sum() / max(actual.sum(), 1e-12))
+            ratio = ratio * level_ratio
             self.level_errors_ = errors
         else:
             errors = None
@@ -263,14 +273,15 @@ class IntervalCalibrator:
                 np.asarray(bought, dtype=bool),
                 bins,
                 errors,
+                level_ratio,
             )
         return self
 
-    def _spend_quantiles(self, predicted, actual, p_buy, bought, bins, errors) -> np.ndarray:
+    def _spend_quantiles(self, predicted, actual, p_buy, bought, bins, errors, level_ratio) -> np.ndarray:
         """Per bin, the ratio actual / (predicted / p_buy) of buyers at SPEND_GRID levels."""
         ratio = actual * np.clip(p_buy, 1e-9, 1.0) / predicted
         if errors is not None:
-            ratio = ratio * (predicted.sum() / max(actual.sum(), 1e-12))
+            ratio = ratio * level_ratio
         every = ratio[bought]
         if errors is not None:
             every = _with_level_errors(every, errors)
@@ -442,6 +453,7 @@ class CLVModel:
                 w1, w2 = self.stack_
                 self._progress(f"stacked forecast: {w1:.3f} x CatBoost + {w2:.3f} x BTYD")
         self.oos_ = {
+            "rows": np.flatnonzero(scored),  # which training rows (other horizons' bands)
             "predicted": oos_value[scored],
             "actual": y[scored],
             "p_active": oos_buy[scored],
@@ -652,6 +664,16 @@ class CLVModel:
         if p_active is None and frame is not None:
             p_active = self.predict_p_active(frame)
         return self.intervals_.interval(predicted, p_active)
+
+    def predict_horizon_interval(
+        self, months: int, predicted: np.ndarray, frame: pl.DataFrame, p_active: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The band over another horizon (``predicted``: clv_<h>m, ``p_active``: over h), from
+        its own calibration (:func:`clv_engine.horizons.fit_horizon_bands`); where the log
+        could not calibrate one, the pinned horizon's ratios (``horizon_bands_.missing`` says so)."""
+        bands = getattr(self, "horizon_bands_", None)
+        band = None if bands is None else bands.interval(months, predicted, p_active)
+        return band if band is not None else self.intervals_.interval(predicted, p_active)
 
     def source(self, frame: pl.DataFrame) -> np.ndarray:
         """Which method made each forecast: the CLV model, for every customer."""

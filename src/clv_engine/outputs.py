@@ -2,8 +2,10 @@
 
 One row per customer known at as_of, sorted by clv_rank. Money columns are rounded to
 cents, probabilities to 6 decimals. After p_active come ``clv_<h>m`` for each of
-``score.horizons_months``, ``clv_12m_discounted`` (:mod:`clv_engine.horizons`) and, where a
-margin is known, ``predicted_margin`` (:mod:`clv_engine.margin`). The
+``score.horizons_months``, ``clv_12m_discounted`` (:mod:`clv_engine.horizons`), where a
+margin is known ``predicted_margin`` (:mod:`clv_engine.margin`), then each horizon's band
+and p_active, ``clv_lower_<h>m``, ``clv_upper_<h>m``, ``p_active_<h>m`` (reports/model_metadata.json
+``horizon_intervals`` says how each band was calibrated). The
 horizon (days) and the interval level are in reports/model_metadata.json and the README.
 """
 
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-__all__ = ["PREDICTION_COLUMNS", "clv_column", "clv_columns", "predictions_table"]
+__all__ = ["PREDICTION_COLUMNS", "band_columns", "clv_column", "clv_columns", "predictions_table"]
 
 PREDICTION_COLUMNS = (
     "customer_id",
@@ -54,6 +56,11 @@ def clv_column(months: int) -> str:
     return f"clv_{months}m"
 
 
+def band_columns(months: int) -> tuple[str, str, str]:
+    """The band and p_active over ``months``: (clv_lower_<h>m, clv_upper_<h>m, p_active_<h>m)."""
+    return f"clv_lower_{months}m", f"clv_upper_{months}m", f"p_active_{months}m"
+
+
 def clv_columns(columns: Sequence[str]) -> list[str]:
     """The clv_<h>m columns among ``columns``, shortest horizon first."""
     found = [c for c in columns if re.fullmatch(r"clv_\d+m", c)]
@@ -80,14 +87,19 @@ def predictions_table(
     # clv_<h>m for each of score.horizons_months, then the discounted 12 months (issue 17).
     horizons = clv_columns(scores.columns)
     extra = [c for c in ("clv_12m_discounted", "predicted_margin") if c in scores.columns]
-    value = [*horizons, *extra]
-    money = ["predicted_clv", "clv_lower", "clv_upper", "revenue_sum", "avg_order_value", *value]
+    # Then each horizon's band and p_active (clv_lower_<h>m, clv_upper_<h>m, p_active_<h>m).
+    bands = [c for h in horizons for c in band_columns(int(h[4:-1])) if c in scores.columns]
+    chances = ["p_active", *[c for c in bands if c.startswith("p_active_")]]
+    value = [*horizons, *extra, *bands]
+    money = ["predicted_clv", "clv_lower", "clv_upper", "revenue_sum", "avg_order_value"]
+    money += [c for c in value if c not in chances]
     at = PREDICTION_COLUMNS.index("source")
     columns = [*PREDICTION_COLUMNS[:at], *value, *PREDICTION_COLUMNS[at:]]
     return (
         table.with_columns(
             [pl.col(c).round(2) for c in money]
-            + [pl.col("p_active").round(6), pl.col("clv_percentile").round(4)]
+            + [pl.col(c).round(6) for c in chances]
+            + [pl.col("clv_percentile").round(4)]
         )
         .select(columns)
         .sort("clv_rank")

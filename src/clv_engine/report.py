@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import polars as pl
 
 from .evaluation import APPROACHES
-from .outputs import clv_columns
+from .outputs import band_columns, clv_columns
 from .plots import save_png
 
 __all__ = ["ReportInputs", "format_money", "gain_and_calibration_png", "message_png", "render_report"]
@@ -290,26 +290,41 @@ def _horizons_section(inputs: ReportInputs) -> str:
     names = clv_columns(p.columns)
     if not names:
         return ""
-    rows = [{"period": f"next {c[4:-1]} month(s)", "predicted revenue": float(p[c].sum())} for c in names]
-    if "clv_12m_discounted" in p.columns:
+    checked = inputs.metrics.get("horizons", {})
+    level = inputs.metadata["interval_level"]
+    rows = []
+    for c in names:
+        months = int(c[4:-1])
+        chance = band_columns(months)[2]
+        coverage = checked.get(f"{months}m", {}).get("interval_coverage")
         rows.append(
             {
-                "period": "next 12 months, discounted to today",
-                "predicted revenue": float(p["clv_12m_discounted"].sum()),
+                "period": f"next {months} month(s)",
+                "predicted revenue": float(p[c].sum()),
+                "expected buyers": float(p[chance].cast(pl.Float64).sum()) if chance in p.columns else None,
+                "checked": "not checked on past dates" if coverage is None else f"{coverage:.1%}",
             }
         )
-    if "predicted_margin" in p.columns:
-        rows.append(
-            {
-                "period": f"predicted margin (profit), next {inputs.metadata['horizon_months']} months",
-                "predicted revenue": float(p["predicted_margin"].sum()),
-            }
-        )
-    table = _table(pl.DataFrame(rows), {"predicted revenue": inputs.money()}, "horizons")
+    extra = [("clv_12m_discounted", "next 12 months, discounted to today")]
+    extra += [
+        ("predicted_margin", f"predicted margin (profit), next {inputs.metadata['horizon_months']} months")
+    ]
+    rows += [
+        {"period": label, "predicted revenue": float(p[c].sum()), "expected buyers": None, "checked": None}
+        for c, label in extra
+        if c in p.columns
+    ]
+    frame = pl.DataFrame(rows, schema_overrides={"expected buyers": pl.Float64}).rename(
+        {"checked": f"past forecasts: customers inside their {level:.0%} range"}
+    )
+    table = _table(frame, {"predicted revenue": inputs.money(), "expected buyers": ",.0f"}, "horizons")
     return f"""<h3>Over other periods</h3>
 <p class="note">The same forecast over other periods: each customer's forecast shaped by the
 timing of their purchases that the textbook model expects (clv_1m .. clv_12m and
-clv_12m_discounted in clv_predictions.csv).</p>
+clv_12m_discounted in clv_predictions.csv). Expected buyers: the sum of each customer's chance
+of buying in the period (p_active_1m .. in the file, with each customer's range over the period,
+clv_lower_1m .. clv_upper_12m). The last column is how often a customer's spend fell inside their
+range over that period when the same method was run at an earlier date of this log.</p>
 {table}"""
 
 

@@ -195,7 +195,7 @@ def _poisson_fit(
     x: np.ndarray, y: np.ndarray, offset: np.ndarray, iterations: int = 50
 ) -> tuple[float, np.ndarray] | None:
     """Poisson regression (log link, ``offset`` added to the linear predictor) by
-    iteratively reweighted least squares: (deviance, beta)."""
+    iteratively reweighted least squares: (deviance, beta); None when it cannot be fitted."""
     mu = np.maximum(y, 0.5)
     eta = np.log(mu)
     beta = np.zeros(x.shape[1])
@@ -216,4 +216,6 @@ def _poisson_fit(
     with np.errstate(divide="ignore", invalid="ignore"):
         term = np.where(y > 0, y * np.log(y / mu), 0.0)
     deviance = float(2 * np.sum(term - (y - mu)))
-    return (deviance if math.isfinite(deviance) else None), beta  # type: ignore[return-value]
+    if not math.isfinite(deviance):
+        return None  # the weekly counts cannot be fitted (the caller says: no season)
+    return deviance, beta

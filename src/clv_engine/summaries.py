@@ -9,7 +9,10 @@ where they are at least TRAIT_DISTANCE away, each with the cluster's median agai
 base's. Then its most common status, and its lifecycle stage
 where the clusters' stages differ. Its suggested action is the strategy that the
 business-segment rules (:mod:`clv_engine.segments`) give to a customer with the cluster's
-typical values, so clusters and segments never contradict each other.
+typical values, so clusters and segments never contradict each other, followed by how to
+apply it to this cluster, from the trait that sets it apart most (:data:`_FOCUS`: bigger
+baskets -> lead with the premium range; shorter gaps -> act within weeks); where two clusters
+would still read the same, their second trait is added too.
 """
 
 from __future__ import annotations
@@ -38,6 +41,20 @@ _TRAIT_WORDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: How to apply a strategy to a cluster that stands out on a feature (below / above the base).
+_FOCUS: dict[str, tuple[str, str]] = {
+    "recency_days": (
+        "reach them first: their last order is more recent than most",
+        "one last offer, then stop",
+    ),
+    "tenure_days": ("a welcome series towards the next order", "thank them for their years with you"),
+    "n_orders": ("give them a reason for one more order", "recognise their many orders (early access)"),
+    "avg_order_value": ("cheap channels only (small baskets)", "lead with the premium range (big baskets)"),
+    "gap_mean_days": ("they buy often: act within weeks", "time contacts to their long buying cycle"),
+    "return_share": ("they keep what they buy: promote freely", "find out why they return goods first"),
+}
+
+
 def _mid_rank(values: np.ndarray, at: float) -> float:
     """Share of ``values`` below ``at``, counting ties as half (values without NaN)."""
     return float((np.sum(values < at) + 0.5 * np.sum(values == at)) / values.size)
@@ -63,14 +80,30 @@ def cluster_traits(data: pl.DataFrame, base: pl.DataFrame, features: tuple[str, 
                 f, (f"lower {label}", f"higher {label}", "{:,.3g} vs {:,.3g}")
             )
             words = high if distance > 0 else low
-            found.append((-abs(distance), f, f"{words} ({shown.format(median, base_median)})"))
+            text = f"{words} ({shown.format(median, base_median)})"
+            found.append((-abs(distance), f, text, _FOCUS.get(f, ("", ""))[int(distance > 0)]))
         found.sort()
-        kept = [text for k, (d, _, text) in enumerate(found) if k == 0 or -d >= TRAIT_DISTANCE]
-        traits = ", ".join(kept[:MAX_TRAITS])
+        kept = [
+            (text, focus) for k, (d, _, text, focus) in enumerate(found) if k == 0 or -d >= TRAIT_DISTANCE
+        ]
+        traits = ", ".join(text for text, _ in kept[:MAX_TRAITS])
         out.append(
-            {"cluster_id": row["cluster_id"], "traits": traits or "close to the base on every measure"}
+            {
+                "cluster_id": row["cluster_id"],
+                "traits": traits or "close to the base on every measure",
+                "focus": [focus for _, focus in kept[:MAX_TRAITS] if focus],
+            }
         )
-    return pl.DataFrame(out, schema={"cluster_id": data["cluster_id"].dtype, "traits": pl.String})
+    schema = {"cluster_id": data["cluster_id"].dtype, "traits": pl.String, "focus": pl.List(pl.String)}
+    return pl.DataFrame(out, schema=schema)
+
+
+def _actions(strategy: list[str], focus: list[list[str]]) -> list[str]:
+    """Each cluster's strategy with its first focus; the second too where two would read the same."""
+    first = [f"{s}; {f[0]}" if f else s for s, f in zip(strategy, focus, strict=True)]
+    return [
+        f"{a}; {f[1]}" if first.count(a) > 1 and len(f) > 1 else a for a, f in zip(first, focus, strict=True)
+    ]
 
 
 def cluster_summary(
@@ -146,8 +179,12 @@ def cluster_summary(
     actions = assign_segments(typical, thresholds).select(
         pl.col("customer_id").cast(pl.Int64).alias("cluster_id"),
         pl.col("business_segment").alias("typical_segment"),
-        pl.col("strategy").alias("suggested_action"),
+        "strategy",
     )
+    actions = actions.join(summary.select("cluster_id", "focus"), on="cluster_id", maintain_order="left")
+    actions = actions.with_columns(
+        pl.Series("suggested_action", _actions(actions["strategy"].to_list(), actions["focus"].to_list()))
+    ).drop("strategy", "focus")
     leading = [
         "cluster_id",
         "clv_tier",
@@ -161,7 +198,7 @@ def cluster_summary(
         "predicted_revenue",
         "revenue_share",
     ]
-    out = summary.join(actions, on="cluster_id").drop("_n_orders", "_aov", "value_tier", "traits")
+    out = summary.join(actions, on="cluster_id").drop("_n_orders", "_aov", "value_tier", "traits", "focus")
     return out.select(leading + [c for c in out.columns if c not in leading])
 
 

@@ -151,12 +151,16 @@ def labels(orders: pl.DataFrame, cutoff: dt.date, horizon_days_: int, floor_at_z
     Customers first seen after ``cutoff`` are absent.
     """
     end = cutoff + dt.timedelta(days=horizon_days_)
-    ordered = canonical(orders).collect()
-    known = ordered.filter(pl.col("order_date") <= cutoff).select("customer_id").unique()
-    window = ordered.filter((pl.col("order_date") > cutoff) & (pl.col("order_date") <= end))
-    agg = window.group_by("customer_id", maintain_order=True).agg(
-        pl.col("revenue").sum().alias("label_revenue"),
-        (~pl.col("is_return")).any().alias("label_bought"),
+    known = orders.filter(pl.col("order_date") <= cutoff).select("customer_id").unique()
+    # Only the window's orders are put in canonical order (the sums follow it), not the log.
+    window = canonical(orders.filter((pl.col("order_date") > cutoff) & (pl.col("order_date") <= end)))
+    agg = (
+        window.collect()
+        .group_by("customer_id", maintain_order=True)
+        .agg(
+            pl.col("revenue").sum().alias("label_revenue"),
+            (~pl.col("is_return")).any().alias("label_bought"),
+        )
     )
     out = known.join(agg, on="customer_id", how="left").with_columns(
         pl.col("label_revenue").fill_null(0.0),
