@@ -7,7 +7,10 @@ ingest mapping set for the synthetic columns), then
 - the wall time and peak memory (largest resident set of any stage process) of `dvc repro`,
   with each stage's own duration and peak memory from its closing line;
 - the time of a no-op `dvc repro`;
-- which stages a cluster param change reruns.
+- which stages a cluster param change reruns;
+- ``Forecaster`` (scoring raw transactions with the bundle, outside the pipeline): the median
+  time of a single-customer call over 200 sampled customers and its batch throughput on the
+  whole log, beside the score stage's own throughput in the same run.
 Figures are printed and written to bench-results/pipeline.json.
 """
 
@@ -66,6 +69,7 @@ def run(n: int) -> dict:
         stages = {name: float(sec) for name, sec, _ in done}
         stage_peaks = {name: int(mb.replace(",", "")) for name, _, mb in done}
         noop, _ = dvc(project, "repro")
+        api = _forecaster(project, log)
         params["cluster"]["k_max"] = params["cluster"]["k_max"] - 1
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         _, out = dvc(project, "repro")
@@ -79,7 +83,34 @@ def run(n: int) -> dict:
             "stage_peak_mb": stage_peaks,
             "noop_repro_seconds": round(noop, 2),
             "cluster_param_change_reran": reran,
+            "forecaster": api,
         }
+
+
+def _forecaster(project: Path, log) -> dict:
+    """Single-customer latency (median of 200 calls) and batch throughput of Forecaster."""
+    import numpy as np
+    import polars as pl
+
+    from clv_engine import Forecaster
+
+    forecaster = Forecaster.load(project / "data" / "model" / "model_bundle.joblib")
+    raw = pl.read_csv(project / "data" / "raw" / "log.csv", infer_schema=False)
+    ids = raw["customer_id"].unique().sort().sample(min(200, raw["customer_id"].n_unique()), seed=1)
+    calls = []
+    for customer in ids.to_list():
+        one = raw.filter(pl.col("customer_id") == customer)
+        start = time.perf_counter()
+        forecaster.predict(one)
+        calls.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    scored = forecaster.predict(raw).height
+    batch = time.perf_counter() - start
+    return {
+        "single_customer_median_ms": round(1000 * float(np.median(calls)), 2),
+        "batch_customers_per_second": round(scored / batch),
+        "batch_seconds": round(batch, 2),
+    }
 
 
 def _throughput(r: dict, stage: str) -> str:
@@ -111,6 +142,13 @@ def main() -> None:
                 flush=True,
             )
         print(f"   a cluster param change reran: {', '.join(r['cluster_param_change_reran'])}", flush=True)
+        api = r["forecaster"]
+        print(
+            f"   Forecaster: one customer {api['single_customer_median_ms']:.1f} ms (median of 200 calls); "
+            f"the whole log {api['batch_customers_per_second']:,} customers/s (score stage: "
+            f"{r['customers'] / max(r['stage_seconds'].get('score', 0.05), 0.05):,.0f} customers/s)",
+            flush=True,
+        )
     write_figures(results, args.out)
 
 

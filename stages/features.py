@@ -2,14 +2,14 @@
 
 import argparse
 
+import joblib
 import polars as pl
 
-from clv_engine.dataset import customer_rows, training_set
-from clv_engine.horizons import curve_months, purchase_curve
-from clv_engine.io import read_json, write_json, write_parquet
+from clv_engine.dataset import training_set
+from clv_engine.io import atomic_path, read_json, write_json, write_parquet
 from clv_engine.level import level_history
 from clv_engine.params import load_params
-from clv_engine.season import fit_season
+from clv_engine.scoring import build_scoring
 from clv_engine.stage import progress, run_stage
 from clv_engine.timeline import DataRangeError, horizon_days, resolve_as_of_for, training_cutoffs
 
@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--selected", required=True, help="output of the windows stage")
     parser.add_argument("--training", required=True, help="stacked training rows (Parquet)")
     parser.add_argument("--scoring", required=True, help="customer table at as_of (Parquet)")
+    parser.add_argument(
+        "--context", required=True, help="what the scoring rows read from the whole base (joblib)"
+    )
     parser.add_argument("--report", required=True)
     parser.add_argument(
         "--level-history", required=True, help="the level's monthly origins (Parquet; train and evaluate)"
@@ -35,11 +38,7 @@ def main(args: argparse.Namespace) -> str:
         raise DataRangeError(
             f"{args.selected} was made for as_of {chosen['as_of']}, not {as_of}: rerun dvc repro"
         )
-    scoring, fits = customer_rows(orders, as_of, lookback, horizon, params.features, params.lifecycle)
-    months = curve_months(params.score.horizons_months, horizon)
-    season = fit_season(orders, as_of)  # what the level fits at as_of (train stage), too
-    buy = sorted({*params.score.horizons_months, horizon})  # p_active over each horizon
-    scoring = purchase_curve(scoring, fits.beta_geo, as_of, months, season, buy_months=buy)
+    scoring, context = build_scoring(orders, as_of, lookback, horizon, params)
     if chosen.get("trainable", True):
         train = training_set(orders, as_of, lookback, horizon, params)
         plan, sample, training = train.plan, train.sample, train.rows
@@ -61,7 +60,7 @@ def main(args: argparse.Namespace) -> str:
         "lookback_months": lookback,
         "horizon_months": horizon,
         "horizon_days": horizon_days(as_of, horizon),
-        "btyd_at_as_of": fits.as_dict(),
+        "btyd_at_as_of": context.fits.as_dict(),
         "training_cutoffs": [c.isoformat() for c in sorted(plan.cutoffs)],
         "cutoffs_outside_history": [c.isoformat() for c in sorted(plan.skipped)],
         "training_rows_per_cutoff": {c.isoformat(): n for c, n in rows.items()},
@@ -79,6 +78,8 @@ def main(args: argparse.Namespace) -> str:
     write_parquet(history, args.level_history)
     write_parquet(training, args.training)
     write_parquet(scoring, args.scoring)
+    with atomic_path(args.context) as tmp:
+        joblib.dump(context, tmp)
     write_json(report, args.report)
     n_cutoffs = len(plan.cutoffs)
     return (

@@ -6,12 +6,11 @@ import datetime as dt
 import joblib
 import polars as pl
 
-from clv_engine.horizons import discounted_value, horizon_p_active, horizon_values
 from clv_engine.io import write_json, write_parquet
 from clv_engine.margin import predicted_margin
-from clv_engine.outputs import band_columns, clv_column
 from clv_engine.params import load_params
 from clv_engine.ranking import rank_customers
+from clv_engine.scoring import score_frame
 from clv_engine.stage import progress, run_stage
 
 
@@ -29,35 +28,16 @@ def main(args: argparse.Namespace) -> str:
     model = bundle["model"]
     rows = pl.read_parquet(args.scoring)
     progress(f"scoring {rows.height:,} customers at {bundle['as_of']} over {bundle['horizon_days']} days")
-    predicted = model.predict(rows)
     as_of = dt.date.fromisoformat(bundle["as_of"])
-    p_active = model.predict_p_active(rows)
-    lower, upper = model.predict_interval(predicted, rows)
-    scores = rows.select("customer_id").with_columns(
-        predicted_clv=predicted,
-        clv_lower=lower,
-        clv_upper=upper,
-        p_active=p_active,
-        source=model.source(rows),
+    scores = score_frame(
+        model,
+        rows,
+        as_of,
+        bundle["horizon_months"],
+        params.score.horizons_months,
+        params.value.annual_discount_rate,
     )
-    horizon, months = bundle["horizon_months"], params.score.horizons_months
-    values = horizon_values(predicted, rows, as_of, months, horizon)
-    chances = horizon_p_active(p_active, rows, as_of, months, horizon)
-    bands = []
-    for m in months:
-        low_m, high_m = (
-            (lower, upper) if m == horizon else model.predict_horizon_interval(m, values[m], rows, chances[m])
-        )
-        bands += [
-            pl.Series(name, v, dtype=pl.Float64)
-            for name, v in zip(band_columns(m), (low_m, high_m, chances[m]), strict=True)
-        ]
-    scores = scores.with_columns(
-        *[pl.Series(clv_column(m), v) for m, v in values.items()],
-        clv_12m_discounted=discounted_value(
-            predicted, rows, as_of, horizon, params.value.annual_discount_rate
-        ),
-    ).with_columns(bands)
+    predicted = scores["predicted_clv"].to_numpy()
     margin = predicted_margin(
         predicted, pl.read_parquet(args.orders), as_of, rows["customer_id"], params.value.margin_rate
     )

@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--level-history", required=True, help="features stage: the level's past origins")
     parser.add_argument("--scoring", required=True, help="customers at as_of: the level is set on them")
     parser.add_argument("--features-report", required=True)
+    parser.add_argument("--context", required=True, help="features stage: the scoring context (joblib)")
     parser.add_argument("--bundle", required=True, help="the model bundle (joblib, one file)")
     parser.add_argument("--metadata", required=True, help="model_metadata.json")
 
@@ -59,6 +60,8 @@ def main(args: argparse.Namespace) -> str:
         "categorical": categorical,
         **window,
         "params": model_params,
+        # What Forecaster.predict needs to rebuild a customer's row (clv_engine.scoring).
+        "scoring": joblib.load(args.context),
         "versions": versions(),
     }
     with atomic_path(args.bundle) as tmp:
@@ -125,6 +128,7 @@ def _fallback(args, params, features_report, scoring, names) -> str:
                 "categorical": [],
                 **window,
                 "params": model_params,
+                "scoring": joblib.load(args.context),
                 "versions": versions(),
             },
             tmp,

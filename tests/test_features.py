@@ -159,3 +159,29 @@ def test_every_feature_is_documented_and_present():
     assert out.columns == ["customer_id", "cutoff", *[f.name for f in FEATURES]]
     assert all(f.definition and f.unit for f in FEATURES)
     assert "customer_id" not in feature_names(FeatureParams())
+
+
+def test_a_few_customers_rebuilt_with_the_base_context_equal_their_rows_in_the_whole_log():
+    """What a row reads from the whole base (log start, censoring, the base's season share)
+    comes from base_context, so a subset scored with it equals the full table (Forecaster)."""
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    from clv_engine.features import base_context
+    from clv_engine.orders import build_orders
+    from clv_engine.synth import SynthConfig, generate_transactions
+
+    log = generate_transactions(SynthConfig(n_transactions=8_000, seed=5))
+    orders = build_orders(log.with_columns(pl.col("order_id").cast(pl.String)))
+    cutoff = orders["order_date"].max() - dt.timedelta(days=30)
+    fp, rules = FeatureParams(), LifecycleParams(log_start="censored")
+    full = customer_table(orders, cutoff, 12, 6, fp, rules)
+    base = base_context(orders, cutoff, 6, rules)
+    assert base.season_share_base is not None and base.censored_before is not None
+    few = full["customer_id"].sample(25, seed=1)
+    subset = orders.filter(pl.col("customer_id").is_in(few.implode()))
+    rebuilt = customer_table(subset, cutoff, 12, 6, fp, rules, base)
+    assert_frame_equal(rebuilt, full.filter(pl.col("customer_id").is_in(few.implode())))
+    # without the context a subset describes itself, not the base
+    alone = customer_table(subset, cutoff, 12, 6, fp, rules)
+    assert alone["season_share_base"][0] != full["season_share_base"][0]

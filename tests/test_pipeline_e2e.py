@@ -332,6 +332,73 @@ def _chromium() -> str | None:
     return next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser")) if p), None)
 
 
+def test_forecaster_scores_raw_transactions_as_the_batch_does(project, tmp_path):
+    """``from clv_engine import Forecaster``: the bundle rebuilds 200 sampled customers' rows
+    from their raw transactions alone and gives the batch pipeline's numbers (issue 16)."""
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+
+    from clv_engine import Forecaster
+
+    forecaster = Forecaster.load(project / "data" / "model" / "model_bundle.joblib")
+    raw = pl.read_csv(project / "data" / "raw" / "log.csv", infer_schema=False)
+    batch = pl.read_parquet(project / "data" / "score" / "scores.parquet")
+    ids = batch["customer_id"].sample(200, seed=3)
+    scores = forecaster.predict(raw.filter(pl.col("customer_id").is_in(ids.implode())))
+    assert sorted(scores["customer_id"]) == sorted(ids)
+    assert forecaster.last_report["customers"] == 200
+    joined = batch.join(scores, on="customer_id", suffix="_api")
+    numbers = [c for c in scores.columns if c not in ("customer_id", "source")]
+    assert {"predicted_clv", "clv_lower", "clv_upper", "p_active", "clv_1m", "p_active_12m"} <= set(numbers)
+    for c in numbers:
+        np.testing.assert_allclose(joined[f"{c}_api"], joined[c], rtol=1e-9, atol=1e-12, err_msg=c)
+    assert joined["source_api"].to_list() == joined["source"].to_list()
+    # pandas in, pandas out; a customer first seen after as_of is not scored
+    as_of = forecaster.as_of
+    one = raw.filter(pl.col("customer_id") == ids[0])
+    later = one.with_columns(
+        pl.lit("new-customer").alias("customer_id"),
+        pl.lit((as_of + dt.timedelta(days=3)).isoformat()).alias("order_date"),
+    )
+    out = forecaster.predict(pl.concat([one, later]).to_pandas())
+    assert isinstance(out, pd.DataFrame) and out["customer_id"].tolist() == [ids[0]]
+    # clv-score: the same scores for a whole log, in a CSV safe to open in a spreadsheet
+    target = tmp_path / "scores.csv"
+    cli = Path(sys.executable).parent / "clv-score"
+    proc = subprocess.run(
+        [
+            str(cli),
+            "--bundle",
+            str(project / "data" / "model" / "model_bundle.joblib"),
+            "--log",
+            str(project / "data" / "raw" / "log.csv"),
+            "--as-of",
+            as_of.isoformat(),
+            "--out",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"scored {batch.height:,} of {batch.height:,} customers" in proc.stderr
+    written = restore_cells(pl.read_csv(target, infer_schema=False))
+    assert written.height == batch.height
+    mine = written.join(batch.select("customer_id", "predicted_clv"), on="customer_id", suffix="_batch")
+    # in cents, as clv_predictions.csv
+    np.testing.assert_allclose(
+        mine["predicted_clv"].cast(pl.Float64), mine["predicted_clv_batch"], atol=0.005
+    )
+    bad = subprocess.run(
+        [str(cli), "--bundle", str(tmp_path / "missing.joblib"), "--log", "x.csv", "--out", "y"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "no such model bundle" in bad.stderr
+
+
 def test_report_renders_in_a_real_browser(project, tmp_path):
     """Open reports/report.html in headless Chromium; key numbers and charts are there."""
     browser = _chromium()

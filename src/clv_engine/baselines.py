@@ -26,7 +26,10 @@ __all__ = [
     "BTYD_P_PURCHASE",
     "BtydFits",
     "add_btyd_columns",
+    "apply_btyd",
+    "fit_btyd",
     "last_period_revenue",
+    "mean_order_value",
     "naive_spend_rate",
 ]
 
@@ -108,12 +111,25 @@ def add_btyd_columns(
 ) -> tuple[pl.DataFrame, BtydFits]:
     """Fit BG/NBD + Gamma-Gamma on a customer table; add :data:`BTYD_COLUMNS`, :data:`BTYD_P_PURCHASE`.
 
-    When the data cannot support a fit (no repeat buyer, fewer than two repeat buyers with
-    positive spend), the columns fall back to what is knowable and ``note`` says so:
-    no BG/NBD -> p_alive 1, purchases and p_purchase null; no Gamma-Gamma -> spend = the customer's
-    average order value, else the base's. ``beta_geo_start`` starts the BG/NBD search (a fit
-    at a neighbouring cutoff); ``gamma_gamma`` reuses a Gamma-Gamma fit on the same table
-    (it does not depend on time).
+    :func:`fit_btyd` then :func:`apply_btyd` (module-level docs there).
+    """
+    fits = fit_btyd(table, horizon_days, season, beta_geo_start, gamma_gamma)
+    return apply_btyd(table, horizon_days, fits, season), fits
+
+
+def fit_btyd(
+    table: pl.DataFrame,
+    horizon_days: int,
+    season: SeasonFit | None = None,
+    beta_geo_start: tuple[float, ...] | None = None,
+    gamma_gamma: GammaGammaFit | None = None,
+) -> BtydFits:
+    """BG/NBD + Gamma-Gamma fitted on a customer table (None where the data cannot support one).
+
+    No repeat buyer: no BG/NBD; fewer than two repeat buyers with positive spend: no
+    Gamma-Gamma; ``note`` says so. ``beta_geo_start`` starts the BG/NBD search (a fit at a
+    neighbouring cutoff); ``gamma_gamma`` reuses a Gamma-Gamma fit on the same table (it
+    does not depend on time).
     """
     x = table["frequency"].to_numpy().astype(np.float64)
     t_x, big_t, horizon = btyd_clock(table, horizon_days, season)
@@ -135,38 +151,70 @@ def add_btyd_columns(
                 calendar_t_x, calendar_t, _ = btyd_clock(table, horizon_days, None)
                 near = fit_beta_geo(x, calendar_t_x, calendar_t, (1.0, 1.0, 1.0, 1.0))
                 starts.insert(0, (near.r, near.alpha, near.a, near.b))
-            bg, purchases = _finite_refit(x, t_x, big_t, horizon, starts) or (bg, purchases)
-        p_alive = bg.p_alive(x, t_x, big_t)
-        p_purchase = bg.p_purchase(x, t_x, big_t, horizon)
+            refit = _finite_refit(x, t_x, big_t, horizon, starts)
+            bg = refit[0] if refit is not None else bg
     else:
         notes.append("BG/NBD not fitted: no customer has a repeat purchase")
-        purchases = np.full(x.size, np.nan)
-        p_alive = np.ones(x.size)
-        p_purchase = np.full(x.size, np.nan)
     gg: GammaGammaFit | None = None
     try:
         gg = gamma_gamma or fit_gamma_gamma(x, table["mean_repeat_spend"].to_numpy())
-        spend = gg.expected_spend(x, table["mean_repeat_spend"].to_numpy())
         if gg.q <= 1:
             notes.append(
                 "Gamma-Gamma q <= 1: the population mean spend is infinite; one-time buyers use their AOV"
             )
-            aov = table["avg_order_value"].to_numpy()
-            spend = np.where(x > 0, spend, np.nan_to_num(aov, nan=float(np.nanmean(aov))))
     except ValueError as exc:
         notes.append(f"Gamma-Gamma not fitted ({exc}); spend = the customer's average order value")
-        aov = table["avg_order_value"].to_numpy().astype(np.float64)
-        fallback = float(np.nanmean(aov)) if np.isfinite(aov).any() else 0.0
+    return BtydFits(bg, gg, "; ".join(notes))
+
+
+def mean_order_value(table: pl.DataFrame) -> float:
+    """The base's mean order value: the spend of a customer without one where Gamma-Gamma cannot say."""
+    aov = table["avg_order_value"].to_numpy().astype(np.float64)
+    return float(np.nanmean(aov)) if np.isfinite(aov).any() else 0.0
+
+
+def apply_btyd(
+    table: pl.DataFrame,
+    horizon_days: int,
+    fits: BtydFits,
+    season: SeasonFit | None = None,
+    base_order_value: float | None = None,
+) -> pl.DataFrame:
+    """``table`` with :data:`BTYD_COLUMNS` and :data:`BTYD_P_PURCHASE` from ``fits``.
+
+    Each row from the customer's own history and the fits alone, so a few customers are
+    scored as they are in the whole base. Without BG/NBD: p_alive 1, purchases and
+    p_purchase null; without Gamma-Gamma: spend = the customer's average order value, else
+    ``base_order_value`` (default: the table's :func:`mean_order_value`); Gamma-Gamma
+    with q <= 1: one-time buyers use their average order value.
+    """
+    x = table["frequency"].to_numpy().astype(np.float64)
+    t_x, big_t, horizon = btyd_clock(table, horizon_days, season)
+    bg, gg = fits.beta_geo, fits.gamma_gamma
+    if bg is not None:
+        purchases = bg.expected_purchases(x, t_x, big_t, horizon)
+        p_alive = bg.p_alive(x, t_x, big_t)
+        p_purchase = bg.p_purchase(x, t_x, big_t, horizon)
+    else:
+        purchases = np.full(x.size, np.nan)
+        p_alive = np.ones(x.size)
+        p_purchase = np.full(x.size, np.nan)
+    aov = table["avg_order_value"].to_numpy().astype(np.float64)
+    fallback = mean_order_value(table) if base_order_value is None else base_order_value
+    if gg is None:
         spend = np.nan_to_num(aov, nan=fallback)
+    else:
+        spend = gg.expected_spend(x, table["mean_repeat_spend"].to_numpy())
+        if gg.q <= 1:
+            spend = np.where(x > 0, spend, np.nan_to_num(aov, nan=fallback))
     revenue = purchases * spend
-    out = table.with_columns(
+    return table.with_columns(
         pl.Series("btyd_p_alive", p_alive, dtype=pl.Float64),
         pl.Series("btyd_expected_purchases", purchases, dtype=pl.Float64),
         pl.Series("btyd_expected_spend", spend, dtype=pl.Float64),
         pl.Series("btyd_expected_revenue", revenue, dtype=pl.Float64),
         pl.Series(BTYD_P_PURCHASE, p_purchase, dtype=pl.Float64, nan_to_null=True),
     )
-    return out, BtydFits(bg, gg, "; ".join(notes))
 
 
 def naive_spend_rate(orders: pl.DataFrame, cutoff: dt.date, horizon_days: int) -> pl.DataFrame:

@@ -27,7 +27,7 @@ import polars as pl
 
 from . import metrics
 from .baselines import BTYD_COLUMNS, BTYD_P_PURCHASE, last_period_revenue, naive_spend_rate
-from .dataset import customer_rows, sample_customers, training_set
+from .dataset import sample_customers, training_set
 from .features import feature_names
 from .horizons import (
     curve_columns,
@@ -41,6 +41,7 @@ from .level import LevelPlan, level_history, plan_level, sampling_cv, total_rang
 from .margin import margin_rates
 from .model import CLVModel
 from .params import Params
+from .scoring import build_scoring
 from .timeline import DataRangeError, add_months, cutoff_before, horizon_days, labels
 from .windows import select_windows
 
@@ -201,13 +202,12 @@ def backtest(
         f"backtest {cutoff}: lookback {lookback} m, training cutoffs "
         f"{', '.join(map(str, sorted(train.plan.cutoffs)))}"
     )
-    rows, fits = customer_rows(history, cutoff, lookback, horizon_months, params.features, params.lifecycle)
+    # The scoring rows as the features stage builds them at as_of (clv_engine.scoring).
+    rows, context = build_scoring(history, cutoff, lookback, horizon_months, params)
     forecast = fit_forecast(train.rows, rows, history, horizon_months, params, progress, level_history_)
     months = curve_months(params.score.horizons_months, horizon_months)
     # The textbook baseline over each horizon: BG/NBD in calendar time, as at the pinned one.
-    textbook = purchase_curve(rows, fits.beta_geo, cutoff, months)
-    buy = sorted({*params.score.horizons_months, horizon_months})
-    rows = purchase_curve(rows, fits.beta_geo, cutoff, months, forecast.level.season, buy_months=buy)
+    textbook = purchase_curve(rows, context.fits.beta_geo, cutoff, months)
     model = forecast.model
     days = horizon_days(cutoff, horizon_months)
     predicted, lower, upper = forecast.predicted, forecast.lower, forecast.upper

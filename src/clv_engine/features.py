@@ -32,7 +32,7 @@ from .orders import canonical
 from .params import FeatureParams, LifecycleParams
 from .timeline import add_months, horizon_days
 
-__all__ = ["FEATURES", "Feature", "customer_table", "feature_names"]
+__all__ = ["FEATURES", "BaseContext", "Feature", "base_context", "customer_table", "feature_names"]
 
 _DAYS_PER_MONTH = 365.25 / 12
 
@@ -159,6 +159,52 @@ def feature_names(
     return [f.name for f in features_for(params) if f.kind in kinds]
 
 
+@dataclass(frozen=True)
+class BaseContext:
+    """What a customer's row at a cutoff reads from the whole base (:func:`base_context`), so
+    that the rows of a few customers can be rebuilt alone, as in the whole log
+    (:class:`clv_engine.scoring.Forecaster`)."""
+
+    log_start: dt.date | None  # the log's first order: does it cover the year before the cutoff?
+    censored_before: dt.date | None  # lifecycle.log_start: first orders before it may not be first
+    season_share_base: float | None  # the base's revenue share of the horizon window a year earlier
+
+
+def _last_year(past: pl.LazyFrame, cutoff: dt.date, h_days: int, log_start: dt.date | None):
+    """(purchases in the year before ``cutoff``, the share of a year's revenue in the horizon's
+    window a year earlier: an expression to aggregate)."""
+    year_ago = cutoff - dt.timedelta(days=365)
+    season_window = (pl.col("order_date") > year_ago) & (
+        pl.col("order_date") <= year_ago + dt.timedelta(days=h_days)
+    )
+    last_year = past.filter(~pl.col("is_return") & (pl.col("order_date") > year_ago))
+    # A year of free purchases (revenue 0) has no share: null, not 0 / 0 = NaN. Nor has a
+    # year the log does not cover from its first day: the part before the log's first
+    # order would count as "no purchase" and the share would describe the log's start.
+    covered = log_start is not None and log_start <= year_ago + dt.timedelta(days=1)
+    total = pl.col("revenue").sum()
+    share = pl.when((total > 0) & pl.lit(covered)).then(pl.col("revenue").filter(season_window).sum() / total)
+    return last_year, share
+
+
+def base_context(
+    orders: pl.DataFrame,
+    cutoff: dt.date,
+    horizon_months: int,
+    rules: LifecycleParams,
+    first_orders: pl.Series | None = None,
+) -> BaseContext:
+    """The base's side of the customer table at ``cutoff`` (``first_orders``: each customer's
+    first order date up to the cutoff, when already known)."""
+    past = canonical(orders).filter(pl.col("order_date") <= cutoff)
+    if first_orders is None:
+        first_orders = past.group_by("customer_id").agg(pl.col("order_date").min()).collect()["order_date"]
+    log_start = orders["order_date"].min()
+    last_year, share = _last_year(past, cutoff, horizon_days(cutoff, horizon_months), log_start)
+    value = last_year.select(share.cast(pl.Float64)).collect().item()
+    return BaseContext(log_start, censored_before(first_orders, cutoff, rules), value)
+
+
 def customer_table(
     orders: pl.DataFrame,
     cutoff: dt.date,
@@ -166,11 +212,13 @@ def customer_table(
     horizon_months: int,
     params: FeatureParams,
     rules: LifecycleParams,
+    base: BaseContext | None = None,
 ) -> pl.DataFrame:
     """One row per customer with an order on or before ``cutoff`` (see the module docstring).
 
     ``orders``: customer_id, order_date, revenue, is_return (:func:`clv_engine.orders.build_orders`).
     Returns customer_id, cutoff and :func:`features_for` columns, sorted by customer_id.
+    ``base``: the base's side (:func:`base_context`) when ``orders`` hold only some customers.
     """
     c = pl.lit(cutoff)
     window_start = add_months(cutoff, -lookback_months)  # exclusive
@@ -190,8 +238,10 @@ def customer_table(
         )
         .collect()
     )
+    if base is None:
+        base = base_context(orders, cutoff, horizon_months, rules, anchors["first_order_date"])
     # A log that starts mid-life: first orders before this date may not be first ever.
-    censored = censored_before(anchors["first_order_date"], cutoff, rules)
+    censored = base.censored_before
     anchors = anchors.lazy()
 
     # BTYD: purchase days over the whole history.
@@ -256,20 +306,8 @@ def customer_table(
     )
 
     # Season: the same calendar window one year earlier, per customer and for the base.
-    year_ago = cutoff - dt.timedelta(days=365)
-    season_window = (pl.col("order_date") > year_ago) & (
-        pl.col("order_date") <= year_ago + dt.timedelta(days=h_days)
-    )
-    last_year = past.filter(purchase & (pl.col("order_date") > year_ago))
-    # A year of free purchases (revenue 0) has no share: null, not 0 / 0 = NaN. Nor has a
-    # year the log does not cover from its first day: the part before the log's first
-    # order would count as "no purchase" and the share would describe the log's start.
-    log_start = orders["order_date"].min()
-    covered = log_start is not None and log_start <= year_ago + dt.timedelta(days=1)
-    total = pl.col("revenue").sum()
-    share = pl.when((total > 0) & pl.lit(covered)).then(pl.col("revenue").filter(season_window).sum() / total)
+    last_year, share = _last_year(past, cutoff, h_days, base.log_start)
     season = last_year.group_by("customer_id").agg(share.alias("season_share_customer"))
-    base = last_year.select(share.alias("season_share_base"))
 
     table = (
         anchors.join(days, on="customer_id", how="left")
@@ -277,7 +315,7 @@ def customer_table(
         .join(aggregates, on="customer_id", how="left")
         .join(gaps, on="customer_id", how="left")
         .join(season, on="customer_id", how="left")
-        .join(base, how="cross")
+        .with_columns(pl.lit(base.season_share_base, dtype=pl.Float64).alias("season_share_base"))
     )
     zero_if_null = [
         "n_orders",

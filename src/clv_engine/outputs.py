@@ -16,7 +16,14 @@ from collections.abc import Sequence
 
 import polars as pl
 
-__all__ = ["PREDICTION_COLUMNS", "band_columns", "clv_column", "clv_columns", "predictions_table"]
+__all__ = [
+    "PREDICTION_COLUMNS",
+    "band_columns",
+    "clv_column",
+    "clv_columns",
+    "predictions_table",
+    "round_for_people",
+]
 
 PREDICTION_COLUMNS = (
     "customer_id",
@@ -89,18 +96,25 @@ def predictions_table(
     extra = [c for c in ("clv_12m_discounted", "predicted_margin") if c in scores.columns]
     # Then each horizon's band and p_active (clv_lower_<h>m, clv_upper_<h>m, p_active_<h>m).
     bands = [c for h in horizons for c in band_columns(int(h[4:-1])) if c in scores.columns]
-    chances = ["p_active", *[c for c in bands if c.startswith("p_active_")]]
-    value = [*horizons, *extra, *bands]
-    money = ["predicted_clv", "clv_lower", "clv_upper", "revenue_sum", "avg_order_value"]
-    money += [c for c in value if c not in chances]
     at = PREDICTION_COLUMNS.index("source")
-    columns = [*PREDICTION_COLUMNS[:at], *value, *PREDICTION_COLUMNS[at:]]
-    return (
-        table.with_columns(
-            [pl.col(c).round(2) for c in money]
-            + [pl.col(c).round(6) for c in chances]
-            + [pl.col("clv_percentile").round(4)]
-        )
-        .select(columns)
-        .sort("clv_rank")
+    columns = [*PREDICTION_COLUMNS[:at], *horizons, *extra, *bands, *PREDICTION_COLUMNS[at:]]
+    return round_for_people(table).select(columns).sort("clv_rank")
+
+
+def round_for_people(frame: pl.DataFrame) -> pl.DataFrame:
+    """Money columns to cents (predicted_*, clv_* amounts, revenue_sum, avg_order_value),
+    probabilities (p_active, p_active_<h>m) to 6 decimals, clv_percentile to 4."""
+    chances = [c for c in frame.columns if c == "p_active" or c.startswith("p_active_")]
+    money = [
+        c
+        for c, dtype in frame.schema.items()
+        if dtype.is_float()
+        and (c.startswith(("clv_", "predicted_")) or c in ("revenue_sum", "avg_order_value"))
+        and c != "clv_percentile"
+    ]
+    percentile = ["clv_percentile"] if "clv_percentile" in frame.columns else []
+    return frame.with_columns(
+        [pl.col(c).round(2) for c in money]
+        + [pl.col(c).round(6) for c in chances]
+        + [pl.col(c).round(4) for c in percentile]
     )
