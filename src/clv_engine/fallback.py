@@ -104,9 +104,10 @@ class BaselineForecaster:
         return spend, count
 
     def predict_interval(
-        self, predicted: np.ndarray, frame: pl.DataFrame | None = None
+        self, predicted: np.ndarray, frame: pl.DataFrame | None = None, p_active: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Poisson purchases x expected spend (module docstring); contains ``predicted``."""
+        """Poisson purchases x expected spend (module docstring); contains ``predicted``
+        (``p_active`` is not needed: the count of purchases comes from the forecast)."""
         predicted = np.asarray(predicted, dtype=float)
         if frame is None:
             return np.zeros_like(predicted), predicted.copy()

@@ -126,7 +126,7 @@ def score_frame(
     :class:`clv_engine.fallback.BaselineForecaster`."""
     predicted = model.predict(rows)
     p_active = model.predict_p_active(rows)
-    lower, upper = model.predict_interval(predicted, rows)
+    lower, upper = model.predict_interval(predicted, rows, p_active)
     values = horizon_values(predicted, rows, as_of, months, horizon)
     chances = horizon_p_active(p_active, rows, as_of, months, horizon)
     bands = []
