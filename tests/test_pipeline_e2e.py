@@ -364,6 +364,8 @@ def test_forecaster_scores_raw_transactions_as_the_batch_does(project, tmp_path)
     )
     out = forecaster.predict(pl.concat([one, later]).to_pandas())
     assert isinstance(out, pd.DataFrame) and out["customer_id"].tolist() == [ids[0]]
+    nobody = forecaster.predict(later)
+    assert nobody.height == 0 and nobody.columns == scores.columns
     # clv-score: the same scores for a whole log, in a CSV safe to open in a spreadsheet
     target = tmp_path / "scores.csv"
     cli = Path(sys.executable).parent / "clv-score"

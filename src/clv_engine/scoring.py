@@ -124,6 +124,12 @@ def score_frame(
     (clv_lower_<h>m, clv_upper_<h>m, p_active_<h>m); ``horizon``: the pinned one; ``model``:
     a :class:`clv_engine.model.CLVModel` or the fallback
     :class:`clv_engine.fallback.BaselineForecaster`."""
+    if rows.height == 0:  # nobody known at as_of: the columns, no rows
+        names = ["predicted_clv", "clv_lower", "clv_upper", "p_active"]
+        names += [*map(clv_column, months), "clv_12m_discounted"]
+        names += [c for m in months for c in band_columns(m)]
+        schema = {"customer_id": pl.String, **dict.fromkeys(names[:4], pl.Float64), "source": pl.String}
+        return pl.DataFrame(schema=schema | dict.fromkeys(names[4:], pl.Float64))
     predicted = model.predict(rows)
     p_active = model.predict_p_active(rows)
     lower, upper = model.predict_interval(predicted, rows, p_active)
