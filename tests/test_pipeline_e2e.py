@@ -399,6 +399,22 @@ def test_forecaster_scores_raw_transactions_as_the_batch_does(project, tmp_path)
         text=True,
     )
     assert bad.returncode == 2 and "no such model bundle" in bad.stderr
+    bad = subprocess.run(
+        [
+            str(cli),
+            "--bundle",
+            str(tmp_path / "missing.joblib"),
+            "--log",
+            "x.csv",
+            "--out",
+            "y",
+            "--as-of",
+            "30/06/98",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 
 
 def test_report_renders_in_a_real_browser(project, tmp_path):

@@ -41,7 +41,11 @@ from .params import FeatureParams, IngestParams, LifecycleParams, Params
 from .season import SeasonFit, fit_season
 from .timeline import horizon_days
 
-__all__ = ["Forecaster", "ScoringContext", "build_scoring", "score_frame", "scoring_rows"]
+__all__ = ["BundleError", "Forecaster", "ScoringContext", "build_scoring", "score_frame", "scoring_rows"]
+
+
+class BundleError(UserError, ValueError):
+    """A model bundle the Forecaster cannot use (the message says how to make one)."""
 
 
 @dataclass(frozen=True)
@@ -168,8 +172,8 @@ class Forecaster:
     """
 
     def __init__(self, bundle: dict[str, Any]) -> None:
-        if "scoring" not in bundle:
-            raise ValueError(
+        if not isinstance(bundle, dict) or "scoring" not in bundle:
+            raise BundleError(
                 "this model bundle has no scoring context (made before the Forecaster existed): "
                 "rerun dvc repro to make a new one"
             )
@@ -181,7 +185,7 @@ class Forecaster:
 
     @classmethod
     def load(cls, path: str | Path) -> Forecaster:
-        """The bundle the train stage wrote (data/model/model_bundle.joblib), or a promoted one."""
+        """The bundle the train stage wrote (data/model/model_bundle.joblib)."""
         return cls(joblib.load(path))
 
     @property
@@ -233,7 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="clv-score", description="Score a transaction log with a saved CLV model bundle."
     )
-    parser.add_argument("--bundle", required=True, help="data/model/model_bundle.joblib or a promoted one")
+    parser.add_argument(
+        "--bundle", required=True, help="a model bundle (dvc repro: data/model/model_bundle.joblib)"
+    )
     parser.add_argument("--log", required=True, help="a CSV or Parquet log with the bundle's columns")
     parser.add_argument("--as-of", default=None, help="forecast date (YYYY-MM-DD); default the bundle's")
     parser.add_argument(
@@ -244,6 +250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     def say(message: str) -> None:
         print(f"[clv-score] {message}", file=sys.stderr, flush=True)
 
+    try:
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        say(f"error: --as-of {args.as_of!r} is not a date: give it as YYYY-MM-DD, e.g. 1998-06-30")
+        return 2
     if not Path(args.bundle).is_file():
         say(f"error: {args.bundle}: no such model bundle; dvc repro writes data/model/model_bundle.joblib")
         return 2
@@ -259,9 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for start in range(0, ids.len(), CHUNK_CUSTOMERS):
             chunk = ids.slice(start, CHUNK_CUSTOMERS)
             part = orders.filter(pl.col("customer_id").is_in(chunk.implode()))
-            parts.append(forecaster.predict_orders(part, args.as_of))
+            parts.append(forecaster.predict_orders(part, as_of))
             say(f"scored {min(start + CHUNK_CUSTOMERS, ids.len()):,} of {ids.len():,} customers")
-        scores = pl.concat(parts) if parts else forecaster.predict_orders(orders.head(0), args.as_of)
+        scores = pl.concat(parts) if parts else forecaster.predict_orders(orders.head(0), as_of)
         write_csv(round_for_people(scores), args.out, for_people=True)
         say(f"{scores.height:,} customers written to {args.out}")
     except UserError as exc:
