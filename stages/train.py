@@ -40,8 +40,16 @@ def main(args: argparse.Namespace) -> str:
         return _fallback(args, params, features_report, scoring, names)
     progress(f"fitting the CLV model ({params.model.objective}) on {training.height:,} rows")
     history = pl.read_parquet(args.level_history)
+    context = joblib.load(args.context)  # the scoring context: its season is the level's too
     forecast = fit_forecast(
-        training, scoring, orders, features_report["horizon_months"], params, progress, history
+        training,
+        scoring,
+        orders,
+        features_report["horizon_months"],
+        params,
+        progress,
+        history,
+        context.season,
     )
     model = forecast.model
     progress(f"{model.validation_}; {model.trees_} trees (revenue), {model.trees_buy_} (p_active)")
@@ -61,7 +69,7 @@ def main(args: argparse.Namespace) -> str:
         **window,
         "params": model_params,
         # What Forecaster.predict needs to rebuild a customer's row (clv_engine.scoring).
-        "scoring": joblib.load(args.context),
+        "scoring": context,
         "versions": versions(),
     }
     with atomic_path(args.bundle) as tmp:

@@ -82,8 +82,14 @@ class BetaGeoFit:
         horizon))^(r + x)).
         """
         x, t_x, T = _as_float(frequency, recency, age)
-        none = np.exp((self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + T + float(horizon))))
+        none = np.exp(self.log_no_purchase_if_alive(x, T, float(horizon)))
         return np.clip(self.p_alive(x, t_x, T) * (1.0 - none), 0.0, 1.0)
+
+    def log_no_purchase_if_alive(self, frequency, age, horizon) -> np.ndarray:
+        """log P(no purchase in (T, T + horizon] | alive at T, x): (r + x) log((alpha + T) /
+        (alpha + T + horizon)), lambda's posterior given alive being Gamma(r + x, alpha + T)."""
+        x, T = _as_float(frequency, age)
+        return (self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + T + horizon))
 
 
 @dataclass(frozen=True)

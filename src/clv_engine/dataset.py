@@ -102,8 +102,8 @@ def _horizon_labels(
         revenue, bought = horizon_label_columns(m)
         if end is None or add_months(cutoff, m) > end:
             columns += [
-                pl.Series(revenue, [None] * rows.height, dtype=pl.Float64),
-                pl.Series(bought, [None] * rows.height, dtype=pl.Boolean),
+                pl.repeat(None, rows.height, dtype=pl.Float64, eager=True).alias(revenue),
+                pl.repeat(None, rows.height, dtype=pl.Boolean, eager=True).alias(bought),
             ]
             continue
         lab = labels(orders, cutoff, horizon_days(cutoff, m), label_params.floor_at_zero)

@@ -42,6 +42,7 @@ from .margin import margin_rates
 from .model import CLVModel
 from .params import Params
 from .scoring import build_scoring
+from .season import SeasonFit
 from .timeline import DataRangeError, add_months, cutoff_before, horizon_days, labels
 from .windows import select_windows
 
@@ -113,17 +114,19 @@ def fit_forecast(
     params: Params,
     progress: Callable[[str], None] | None = None,
     history: pl.DataFrame | None = None,
+    season: SeasonFit | None = None,
 ) -> Forecast:
     """Train, set the level, score and bound: the one forecast path (module docstring).
 
     ``rows``: every customer at the cutoff (the customer table with its BTYD columns);
     ``orders``: the log (nothing after the cutoff is read); ``history``: a
-    :func:`clv_engine.level.level_history` computed once for several origins.
+    :func:`clv_engine.level.level_history` computed once for several origins; ``season``:
+    the log's season at the cutoff (:class:`clv_engine.scoring.ScoringContext`), else fitted.
     """
     say = progress or (lambda _msg: None)
     model = fit_clv(train_rows, params, progress)
     plan = plan_level(
-        orders, rows, horizon_months, params.model.level, params.lifecycle, history, params.seed
+        orders, rows, horizon_months, params.model.level, params.lifecycle, history, params.seed, season
     )
     model.anchor_level(rows, plan.target_total, plan.note, plan.log_errors)
     say(f"level of the forecast: {model.level_note_}")
@@ -204,13 +207,16 @@ def backtest(
     )
     # The scoring rows as the features stage builds them at as_of (clv_engine.scoring).
     rows, context = build_scoring(history, cutoff, lookback, horizon_months, params)
-    forecast = fit_forecast(train.rows, rows, history, horizon_months, params, progress, level_history_)
+    forecast = fit_forecast(
+        train.rows, rows, history, horizon_months, params, progress, level_history_, context.season
+    )
     months = curve_months(params.score.horizons_months, horizon_months)
     # The textbook baseline over each horizon: BG/NBD in calendar time, as at the pinned one.
     textbook = purchase_curve(rows, context.fits.beta_geo, cutoff, months)
     model = forecast.model
     days = horizon_days(cutoff, horizon_months)
     predicted, lower, upper = forecast.predicted, forecast.lower, forecast.upper
+    p_active = model.predict_p_active(rows)
     actual = labels(orders.filter(pl.col("order_date") <= end), cutoff, days, params.labels.floor_at_zero)
     frame = (
         rows.select("customer_id", "customer_stage", "btyd_expected_revenue", BTYD_P_PURCHASE)
@@ -218,7 +224,7 @@ def backtest(
             model=predicted,
             lower=lower,
             upper=upper,
-            p_active=model.predict_p_active(rows),
+            p_active=p_active,
         )
         .rename({"btyd_expected_revenue": "btyd"})
         .with_columns(pl.col("btyd").fill_null(0.0).fill_nan(0.0))
@@ -235,7 +241,7 @@ def backtest(
     )
     scores = _metrics(frame, model, params)
     scores["horizons"], scores["horizons_not_realised"] = _horizon_metrics(
-        orders, as_of, cutoff, rows, textbook, model, predicted, params, horizon_months
+        orders, as_of, cutoff, rows, textbook, model, predicted, p_active, params, horizon_months
     )
     scores["margin"] = _margin_metrics(orders, cutoff, end, rows, predicted)
     return BacktestResult(
@@ -420,18 +426,19 @@ def _horizon_metrics(
     textbook: pl.DataFrame,
     model: CLVModel,
     predicted: np.ndarray,
+    p_active: np.ndarray,
     params: Params,
     pinned: int,
 ) -> tuple[dict[str, Any], list[int]]:
     """Each of ``score.horizons_months`` the log realises after ``cutoff``: the model's
     ``clv_<h>m`` (:func:`clv_engine.horizons.horizon_values` on ``rows``' curve) and
     BG/NBD + GG's own forecast over h (``textbook``'s calendar-time purchases over h x
-    its spend), against what was spent in h, and the coverage of the model's band over h.
-    Also the horizons that end after ``as_of`` (not realised at
-    this origin)."""
+    its spend), against what was spent in h, and the coverage of the model's band over h
+    (``p_active``: the model's over the pinned horizon). Also the horizons that end after
+    ``as_of`` (not realised at this origin)."""
     months = [m for m in params.score.horizons_months if add_months(cutoff, m) <= as_of]
     values = horizon_values(predicted, rows, cutoff, months, pinned) if months else {}
-    chances = horizon_p_active(model.predict_p_active(rows), rows, cutoff, months, pinned) if months else {}
+    chances = horizon_p_active(p_active, rows, cutoff, months, pinned) if months else {}
     spend = textbook["btyd_expected_spend"].fill_nan(None).fill_null(0.0).to_numpy()
     out: dict[str, Any] = {}
     for m in months:
@@ -440,7 +447,7 @@ def _horizon_metrics(
         actual = _aligned(rows, realised, "label_revenue")
         btyd = np.nan_to_num(textbook[curve_columns([m])[0]].fill_null(0.0).to_numpy() * spend)
         band = (
-            model.predict_interval(values[m], rows)
+            model.predict_interval(values[m], rows, chances[m])
             if m == pinned
             else model.predict_horizon_interval(m, values[m], rows, chances[m])
         )

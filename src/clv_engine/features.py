@@ -193,10 +193,13 @@ def base_context(
     horizon_months: int,
     rules: LifecycleParams,
     first_orders: pl.Series | None = None,
+    past: pl.LazyFrame | None = None,
 ) -> BaseContext:
     """The base's side of the customer table at ``cutoff`` (``first_orders``: each customer's
-    first order date up to the cutoff, when already known)."""
-    past = canonical(orders).filter(pl.col("order_date") <= cutoff)
+    first order date up to the cutoff, and ``past``: the canonical orders up to it, when the
+    caller has them already)."""
+    if past is None:
+        past = canonical(orders).filter(pl.col("order_date") <= cutoff)
     if first_orders is None:
         first_orders = past.group_by("customer_id").agg(pl.col("order_date").min()).collect()["order_date"]
     log_start = orders["order_date"].min()
@@ -239,7 +242,7 @@ def customer_table(
         .collect()
     )
     if base is None:
-        base = base_context(orders, cutoff, horizon_months, rules, anchors["first_order_date"])
+        base = base_context(orders, cutoff, horizon_months, rules, anchors["first_order_date"], past)
     # A log that starts mid-life: first orders before this date may not be first ever.
     censored = base.censored_before
     anchors = anchors.lazy()

@@ -83,8 +83,9 @@ def purchase_curve(
     in the ``season``'s operational weeks where the log has a season (a month of the peak
     counts for more than a month of the trough), else in calendar weeks. Null without a fit.
     ``buy_months``: also the chance of a purchase within each of them for a customer who is
-    still active, ``1 - ((alpha + T) / (alpha + T + t))^(r + x)`` (:meth:`BetaGeoFit.p_purchase`
-    without P(alive)), the shape :func:`horizon_p_active` gives p_active over a horizon.
+    still active, ``1 - ((alpha + T) / (alpha + T + t))^(r + x)``
+    (:meth:`BetaGeoFit.log_no_purchase_if_alive`; :meth:`BetaGeoFit.p_purchase` without
+    P(alive)), the shape :func:`horizon_p_active` gives p_active over a horizon.
     """
     x = table["frequency"].to_numpy().astype(np.float64)
     t_x, big_t, _ = btyd_clock(table, 0, None)
@@ -101,9 +102,7 @@ def purchase_curve(
     for m, name in zip(buy_months, buy_columns(buy_months), strict=True):
         values = np.full(x.size, np.nan)
         if fit is not None:
-            values = -np.expm1(
-                (fit.r + x) * (np.log(fit.alpha + big_t) - np.log(fit.alpha + big_t + length[m]))
-            )
+            values = -np.expm1(fit.log_no_purchase_if_alive(x, big_t, length[m]))
         columns.append(pl.Series(name, values, dtype=pl.Float64, nan_to_null=True))
     return table.with_columns(columns)
 

@@ -332,13 +332,15 @@ def plan_level(
     rules: LifecycleParams,
     history: pl.DataFrame | None = None,
     seed: int = 0,
+    season: SeasonFit | None = None,
 ) -> LevelPlan:
     """The level at the cutoff of ``rows`` (the customer table with its BTYD columns).
 
     ``mode`` is ``model.level``: ``auto`` (the calendar level of :func:`forecast_level`),
     ``btyd`` (the plain BG/NBD + GG total, no season) or ``trees``. ``history`` may be
     :func:`level_history` computed once up to a later date (the rolling backtest): only
-    origins realised by the cutoff are read.
+    origins realised by the cutoff are read. ``season``: :func:`fit_season` at the cutoff
+    when the caller has it already (the scoring context).
     """
     cutoff = rows["cutoff"].max()
     orders = orders.filter(pl.col("order_date") <= cutoff)
@@ -346,7 +348,8 @@ def plan_level(
         history = level_history(orders, cutoff, horizon_months, rules, seed=seed)
     history = _realised_by(history, cutoff, horizon_months)
     plain = _total(rows["btyd_expected_revenue"])
-    season = fit_season(orders, cutoff)
+    if season is None:
+        season = fit_season(orders, cutoff)
     seasonal = None
     if season.seasonal:
         rescored, _ = add_btyd_columns(rows, horizon_days(cutoff, horizon_months), season)
