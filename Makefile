@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 # The venv first on PATH for anything make runs (stage commands find it themselves: stages/py).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test lint format bench clean-env
+.PHONY: run test lint format bench promote clean-env
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -40,6 +40,11 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(if $(SIZES),--sizes $(SIZES),)
 	$(BIN)/python benchmarks/pipeline_bench.py $(if $(SIZES),--sizes $(SIZES),)
+
+## Make the current challenger (the train stage's bundle) the champion: a person's act.
+## Checks the pipeline is up to date, then dvc-adds models/champion/ and writes its card.
+promote: $(STAMP)
+	$(BIN)/python -m clv_engine.promote
 
 clean-env:
 	rm -rf $(VENV)

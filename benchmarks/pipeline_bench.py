@@ -55,6 +55,8 @@ def run(n: int) -> dict:
                 ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
             )
         shutil.copy(ROOT / "dvc.yaml", project / "dvc.yaml")
+        (project / "models" / "champion").mkdir(parents=True)  # as shipped: no champion promoted
+        shutil.copy(ROOT / "models" / "champion" / "README.md", project / "models" / "champion")
         log = generate_transactions(SynthConfig(n_transactions=n, seed=1))
         write_csv(log, project / "data" / "raw" / "log.csv")
         params = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -23,7 +23,7 @@ TOP_FEATURES = 15  # in the SHAP summary and the importance plot
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bundle", required=True)
-    parser.add_argument("--scoring", required=True)
+    parser.add_argument("--scores", required=True, help="the scored customers with their rows (score stage)")
     parser.add_argument("--importance", required=True, help="global importance of every feature (CSV)")
     parser.add_argument("--importance-top", required=True, help=f"the top {TOP_FEATURES} (CSV, a DVC plot)")
     parser.add_argument("--figure", required=True, help="SHAP summary plot (PNG)")
@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> str:
     params = load_params(args.params)
     model = joblib.load(args.bundle)["model"]
-    rows = pl.read_parquet(args.scoring)
+    # The rows the model in use scored (the champion's own, when one was promoted), by customer.
+    rows = pl.read_parquet(args.scores).sort("customer_id")
     progress(f"SHAP values for {rows.height:,} customers")
     explanation = explain(model, rows)
     importance = global_importance(explanation)

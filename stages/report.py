@@ -47,6 +47,7 @@ def main(args: argparse.Namespace) -> str:
         ingest=read_json(rep / "ingest.json"),
         range_covers=metadata["level"]["total_band_covers"],
         currency=params.report.currency,
+        governance=read_json(rep / "governance.json"),
         pictures={
             "gain": gain_png,
             "segments": rep / "figures" / "segments.png",

@@ -1,7 +1,6 @@
 """DVC stage score: every customer known at as_of -> predicted CLV, interval, p_active, rank."""
 
 import argparse
-import datetime as dt
 
 import joblib
 import polars as pl
@@ -9,9 +8,11 @@ import polars as pl
 from clv_engine.io import write_json, write_parquet
 from clv_engine.margin import predicted_margin
 from clv_engine.params import load_params
+from clv_engine.provenance import fingerprint
 from clv_engine.ranking import rank_customers
-from clv_engine.scoring import score_frame
+from clv_engine.scoring import score_frame, scoring_rows
 from clv_engine.stage import progress, run_stage
+from clv_engine.timeline import horizon_days
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,15 +21,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scores", required=True, help="scored customers (Parquet)")
     parser.add_argument("--forecast", required=True, help="reports/forecast.json: the headline total")
     parser.add_argument("--orders", required=True, help="orders (their margin, when mapped)")
+    parser.add_argument("--context", required=True, help="features stage: this run's scoring context")
 
 
 def main(args: argparse.Namespace) -> str:
     params = load_params(args.params)
     bundle = joblib.load(args.bundle)
     model = bundle["model"]
-    rows = pl.read_parquet(args.scoring)
-    progress(f"scoring {rows.height:,} customers at {bundle['as_of']} over {bundle['horizon_days']} days")
-    as_of = dt.date.fromisoformat(bundle["as_of"])
+    context = joblib.load(args.context)  # this run's: its as_of is the forecast date
+    as_of = context.as_of
+    if bundle.get("scoring_sha256") == fingerprint(args.context):
+        rows = pl.read_parquet(args.scoring)  # the features stage built them with this model's context
+    else:
+        # A champion trained on an earlier log: each customer's row rebuilt with its own context
+        # (windows, feature rules, BTYD fits, season), as Forecaster does.
+        progress(
+            f"the model in use was trained as of {bundle['as_of']}: rebuilding the rows with its context"
+        )
+        rows = scoring_rows(pl.read_parquet(args.orders), bundle["scoring"], as_of)
+    days = horizon_days(as_of, bundle["horizon_months"])
+    progress(f"scoring {rows.height:,} customers at {as_of} over {days} days")
     scores = score_frame(
         model,
         rows,
@@ -46,11 +58,11 @@ def main(args: argparse.Namespace) -> str:
     ranked = rank_customers(scores, params.score.tier_shares)
     out = ranked.join(rows, on="customer_id", how="left", maintain_order="left")
     write_parquet(out, args.scores)
-    total, days = float(predicted.sum()), bundle["horizon_days"]
+    total = float(predicted.sum())
     low, high = model.total_band_
     write_json(
         {
-            "as_of": bundle["as_of"],
+            "as_of": as_of.isoformat(),
             "horizon_days": days,
             "horizon_months": bundle["horizon_months"],
             "customers": rows.height,

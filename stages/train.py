@@ -70,6 +70,8 @@ def main(args: argparse.Namespace) -> str:
         "params": model_params,
         # What Forecaster.predict needs to rebuild a customer's row (clv_engine.scoring).
         "scoring": context,
+        # The context file's sha256: the score stage uses the features stage's rows when it matches.
+        "scoring_sha256": fingerprint(args.context),
         "versions": versions(),
     }
     with atomic_path(args.bundle) as tmp:
@@ -137,6 +139,7 @@ def _fallback(args, params, features_report, scoring, names) -> str:
                 **window,
                 "params": model_params,
                 "scoring": joblib.load(args.context),
+                "scoring_sha256": fingerprint(args.context),
                 "versions": versions(),
             },
             tmp,

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 import yaml
 from tests.conftest import BUNDLED_LOG, ROOT
-from tests.test_pipeline_e2e import _merge, _output_hashes, dvc
+from tests.test_pipeline_e2e import _merge, _output_hashes, copy_champion_folder, dvc
 
 from clv_engine.dataset import customer_rows, training_set
 from clv_engine.evaluation import fit_clv
@@ -39,6 +39,7 @@ def test_two_forced_runs_on_cdnow_give_identical_outputs(tmp_path):
             ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
         )
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    copy_champion_folder(tmp_path)
     (tmp_path / "data" / "raw").mkdir(parents=True)
     shutil.copy(BUNDLED_LOG, tmp_path / "data" / "raw" / BUNDLED_LOG.name)
     params = _merge(yaml.safe_load((ROOT / "params.yaml").read_text()), FAST)

@@ -58,6 +58,12 @@ def dvc(project: Path, *args: str) -> subprocess.CompletedProcess:
     return proc
 
 
+def copy_champion_folder(root: Path) -> None:
+    """models/champion/ as shipped: its README only (no champion promoted)."""
+    (root / "models" / "champion").mkdir(parents=True)
+    shutil.copy(ROOT / "models" / "champion" / "README.md", root / "models" / "champion" / "README.md")
+
+
 def make_project(root: Path, log: pl.DataFrame, overrides: dict, git: list[str] | None = None) -> Path:
     """A temporary copy of the project on ``log`` (data/raw/log.csv), params merged with ``overrides``.
 
@@ -68,6 +74,7 @@ def make_project(root: Path, log: pl.DataFrame, overrides: dict, git: list[str] 
     for name in ("src", "stages"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
+    copy_champion_folder(root)
     (root / "data" / "raw").mkdir(parents=True)
     log.write_csv(root / "data" / "raw" / "log.csv")
     params = _merge(yaml.safe_load((ROOT / "params.yaml").read_text()), overrides)

@@ -28,6 +28,7 @@ __all__ = [
     "ColumnMapping",
     "ExplainParams",
     "FeatureParams",
+    "GovernanceParams",
     "IngestParams",
     "LabelParams",
     "LifecycleParams",
@@ -451,6 +452,19 @@ class ReportParams:
 
 
 @dataclass(frozen=True)
+class GovernanceParams:
+    """When reports/governance.json recommends promoting the challenger (section ``governance``).
+
+    The challenger is better when, over the backtest origins after the champion's date, its
+    mean normalized Gini is higher by ``min_gini_gain`` or its mean |bias of the total| lower
+    by ``min_abs_bias_gain``, without losing as much on the other (:mod:`clv_engine.governance`).
+    """
+
+    min_gini_gain: float = field(default=0.01, metadata=_limits(0.0, 1.0))
+    min_abs_bias_gain: float = field(default=0.02, metadata=_limits(0.0))
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
 
@@ -470,6 +484,7 @@ class Params:
     cluster: ClusterParams = field(default_factory=ClusterParams)
     segments: SegmentParams = field(default_factory=SegmentParams)
     monitor: MonitorParams = field(default_factory=MonitorParams)
+    governance: GovernanceParams = field(default_factory=GovernanceParams)
     explain: ExplainParams = field(default_factory=ExplainParams)
     report: ReportParams = field(default_factory=ReportParams)
     value: ValueParams = field(default_factory=ValueParams)

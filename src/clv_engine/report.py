@@ -138,6 +138,7 @@ class ReportInputs:
     range_covers: str  # reports/forecast.json: what the range of the total covers
     pictures: dict[str, Path]
     currency: str = ""  # params report.currency
+    governance: dict[str, Any] | None = None  # reports/governance.json: which model scores
 
     def money(self, decimals: int = 0) -> Callable[[Any], str]:
         """A cell format: the amount with the currency (:func:`format_money`)."""
@@ -328,6 +329,53 @@ range over that period when the same method was run at an earlier date of this l
 {table}"""
 
 
+def _governance_section(inputs: ReportInputs) -> str:
+    """Which model scored the customers, and whether a person should promote the newest one."""
+    g = inputs.governance
+    if not g:
+        return ""
+    if g["scored_with"] == "champion":
+        c = g["champion"]
+        head = (
+            f"Model in use: the champion, promoted by a person, trained on data up to {c['trained_as_of']} "
+            f"(bundle {c['sha256'][:12]})."
+        )
+    else:
+        head = (
+            f"Model in use: the newest model, trained on data up to {g['challenger']['trained_as_of']}; "
+            "no model has been promoted, so it changes on every run."
+        )
+    verdict = (
+        "Promoting the newest model is recommended"
+        if g["promote_recommended"]
+        else "No promotion recommended"
+    )
+    items = "".join(f"<li>{html.escape(r)}</li>" for r in g["reasons"])
+    table = ""
+    comparison = g.get("comparison")
+    if comparison and comparison["origins"]:
+        frame = pl.DataFrame(comparison["origins"]).select(
+            pl.col("cutoff").alias("forecast made"),
+            "customers",
+            pl.col("gini_champion").alias("ranking quality, champion"),
+            pl.col("gini_challenger").alias("ranking quality, newest"),
+            pl.col("bias_champion").alias("total vs actual, champion"),
+            pl.col("bias_challenger").alias("total vs actual, newest"),
+        )
+        formats: dict[str, Format] = {
+            "ranking quality, champion": ".3f",
+            "ranking quality, newest": ".3f",
+            "total vs actual, champion": "+.1%",
+            "total vs actual, newest": "+.1%",
+        }
+        table = _table(frame, formats, "governance-comparison")
+    cls = "alert" if g["promote_recommended"] else "ok"
+    return (
+        f'<div class="{cls}" id="governance"><b>{html.escape(head)}</b> {html.escape(verdict)} '
+        f"(a person decides: make promote).<ul>{items}</ul></div>{table}"
+    )
+
+
 def render_report(inputs: ReportInputs) -> str:
     """The HTML text of the report."""
     p, md = inputs.predictions, inputs.metadata
@@ -423,6 +471,7 @@ def render_report(inputs: ReportInputs) -> str:
 <h1>Customer lifetime value forecast</h1>
 <p class="note">Forecast made on {md["as_of"]} for the next {md["horizon_days"]} days ({md["horizon_months"]}
 months). Every number below comes from the pipeline's own outputs (data/outputs, reports/).</p>
+{_governance_section(inputs)}
 <div class="cards">
 <div class="card"><div class="k">Predicted revenue, next {md["horizon_days"]} days</div>
 <div class="v" id="total">{html.escape(money(total))}</div>

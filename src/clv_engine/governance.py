@@ -1,0 +1,216 @@
+"""Champion and challenger: which model scores, how the two compare, whether to promote.
+
+The train stage fits a new model on every run: the *challenger*. A person promotes one
+(``make promote``): it becomes the *champion*, a versioned artifact in ``models/champion/``
+(its bundle and its training rows, tracked by DVC; the card ``models/champion_card.json``
+says who promoted it and when, and no stage reads it). While a champion exists, the
+pipeline scores, explains, segments and monitors with it (:func:`model_in_use`), so the
+monitor compares today's customers with the population the model in use was trained on.
+
+The comparison (:func:`compare_at_origins`) is made at the rolling backtest's origins that
+lie on or after the champion's training date: there the frozen champion scores the
+customers known at the origin as it would have in production, and the challenger's recipe
+(the same path refitted at the origin, the evaluate stage's backtest) did the same; both
+are scored on what those customers bought over the horizon. Earlier origins are not used:
+the champion was trained on their outcomes. :func:`recommend` turns the comparison and the
+monitor's drift alerts into ``promote_recommended`` and its reasons in plain words.
+Promoting stays a person's act; nothing here changes the champion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import metrics
+from .dataset import sample_customers
+from .errors import UserError
+from .params import GovernanceParams
+from .scoring import Forecaster
+from .timeline import add_months, horizon_days, labels
+
+__all__ = [
+    "BUNDLE",
+    "TRAINING",
+    "ChampionError",
+    "InUse",
+    "compare_at_origins",
+    "model_in_use",
+    "recommend",
+]
+
+#: The champion's files inside its folder (models/champion/).
+BUNDLE = "bundle.joblib"
+TRAINING = "training.parquet"
+
+
+class ChampionError(UserError, ValueError):
+    """models/champion/ is incomplete (the message says how to restore it)."""
+
+
+@dataclass(frozen=True)
+class InUse:
+    """The model that scores this run and where its files are."""
+
+    scored_with: str  # "champion" or "latest"
+    bundle: Path
+    training: Path
+
+
+def model_in_use(champion_dir: Path, latest_bundle: Path, latest_training: Path) -> InUse:
+    """The champion when one was promoted (both of its files present), else the latest model."""
+    bundle, training = champion_dir / BUNDLE, champion_dir / TRAINING
+    present = [p for p in (bundle, training) if p.is_file()]
+    pointers = [p for p in (bundle, training) if Path(f"{p}.dvc").is_file()]
+    if not present and not pointers:
+        return InUse("latest", latest_bundle, latest_training)
+    missing = [p for p in (bundle, training) if not p.is_file()]
+    if missing:
+        names = ", ".join(map(str, missing))
+        raise ChampionError(
+            f"{champion_dir}: a champion was promoted but {names} is not in the workspace (a fresh "
+            f"clone has only its .dvc file): run `dvc pull {champion_dir}` from the DVC remote you "
+            f"pushed it to, or `dvc checkout {champion_dir}` where it is in the cache; to score with "
+            f"the latest model instead, remove the folder's files and their .dvc files"
+        )
+    return InUse("champion", bundle, training)
+
+
+def compare_at_origins(
+    champion: Forecaster,
+    orders: pl.DataFrame,
+    origins: pl.DataFrame,
+    horizon_months: int,
+    older_max_customers: int,
+    seed: int,
+    floor_at_zero: bool,
+) -> pl.DataFrame:
+    """Champion beside the challenger's recipe at each backtest origin on or after the champion's date.
+
+    ``origins``: reports/plots/origins.csv (cutoff, customers_sampled, bias_model,
+    gini_model, coverage: the challenger's recipe); ``orders``: the log up to as_of. Each
+    origin is scored on the customers the backtest used there (all, or the same seeded
+    sample). Returns one row per origin: cutoff, customers, then bias, gini and coverage of
+    ``champion`` and ``challenger``, sorted by cutoff (empty when no origin qualifies).
+    """
+    schema = {"cutoff": pl.Date, "customers": pl.Int64}
+    schema |= {
+        f"{m}_{who}": pl.Float64 for who in ("champion", "challenger") for m in ("bias", "gini", "coverage")
+    }
+    out = []
+    for row in origins.sort("cutoff").iter_rows(named=True):
+        cutoff = row["cutoff"]
+        if cutoff < champion.as_of:
+            continue
+        sample = (
+            sample_customers(orders, cutoff, older_max_customers, seed) if row["customers_sampled"] else None
+        )
+        subset = orders if sample is None else orders.filter(pl.col("customer_id").is_in(sample.implode()))
+        scores = champion.predict_orders(subset.filter(pl.col("order_date") <= cutoff), cutoff)
+        end = add_months(cutoff, horizon_months)
+        days = horizon_days(cutoff, horizon_months)
+        actual = labels(subset.filter(pl.col("order_date") <= end), cutoff, days, floor_at_zero)
+        joined = scores.join(actual, on="customer_id", how="inner").sort("customer_id")
+        y = joined["label_revenue"].to_numpy()
+        out.append(
+            {
+                "cutoff": cutoff,
+                "customers": joined.height,
+                "bias_champion": metrics.aggregate_bias(y, joined["predicted_clv"].to_numpy()),
+                "gini_champion": metrics.normalized_gini(y, joined["predicted_clv"].to_numpy()),
+                "coverage_champion": metrics.interval_coverage(
+                    y, joined["clv_lower"].to_numpy(), joined["clv_upper"].to_numpy()
+                ),
+                "bias_challenger": row["bias_model"],
+                "gini_challenger": row["gini_model"],
+                "coverage_challenger": row["coverage"],
+            }
+        )
+    frame = pl.DataFrame(out, schema=schema) if out else pl.DataFrame(schema=schema)
+    return frame.with_columns(pl.col(pl.Float64).round(6))
+
+
+def _means(table: pl.DataFrame, who: str) -> dict[str, float]:
+    return {
+        "mean_abs_bias": round(float(table[f"bias_{who}"].abs().mean()), 6),
+        "mean_gini": round(float(table[f"gini_{who}"].mean()), 6),
+        "mean_coverage": round(float(table[f"coverage_{who}"].mean()), 6),
+    }
+
+
+def recommend(
+    scored_with: str,
+    same_bundle: bool,
+    comparison: pl.DataFrame | None,
+    comparison_note: str,
+    drift: dict[str, Any],
+    backtest: dict[str, Any] | None,
+    rules: GovernanceParams,
+) -> tuple[bool, list[str], dict[str, Any] | None]:
+    """(promote_recommended, reasons in plain words, the comparison's means or None).
+
+    ``drift``: reports/monitoring/monitoring_summary.json; ``backtest``: metrics.json's
+    ``origins`` summary (None without a backtest); ``comparison``: :func:`compare_at_origins`
+    (None without a champion).
+    """
+    if scored_with == "latest":
+        reasons = [
+            "no model has been promoted: the latest model, refitted on every run, scores the "
+            "customers; promote one (make promote) so that the model in use changes only when a "
+            "person decides"
+        ]
+        if backtest is None:
+            return False, [*reasons, "there is no backtest on this log to judge the model by yet"], None
+        model, btyd = backtest["model"], backtest["btyd"]
+        beats = model["mean_gini"] > btyd["mean_gini"] and model["mean_abs_bias"] <= btyd["mean_abs_bias"]
+        reasons.append(
+            f"over {backtest['count']} backtest origins it ranks customers with a mean normalized Gini "
+            f"of {model['mean_gini']:.3f} (BG/NBD + Gamma-Gamma {btyd['mean_gini']:.3f}) and misses the "
+            f"total by {model['mean_abs_bias']:.1%} on average (BG/NBD + Gamma-Gamma "
+            f"{btyd['mean_abs_bias']:.1%})"
+            + ("" if beats else ": it does not beat the textbook models on both; look before promoting")
+        )
+        return beats, reasons, None
+    if same_bundle:
+        return False, ["the challenger is the champion (the same bundle): nothing to promote"], None
+    reasons: list[str] = []
+    drifted = bool(drift.get("retrain_recommended"))
+    if drifted:
+        reasons.append("drift found since the champion was trained: " + "; ".join(drift.get("reasons", [])))
+    if comparison is None or comparison.height == 0:
+        reasons.append(comparison_note)
+        return drifted, reasons or ["no drift found"], None
+    means = {"champion": _means(comparison, "champion"), "challenger": _means(comparison, "challenger")}
+    gini_gain = means["challenger"]["mean_gini"] - means["champion"]["mean_gini"]
+    bias_gain = means["champion"]["mean_abs_bias"] - means["challenger"]["mean_abs_bias"]
+    better = (gini_gain >= rules.min_gini_gain and bias_gain > -rules.min_abs_bias_gain) or (
+        bias_gain >= rules.min_abs_bias_gain and gini_gain > -rules.min_gini_gain
+    )
+    worse = not better and (gini_gain <= -rules.min_gini_gain or bias_gain <= -rules.min_abs_bias_gain)
+    n = comparison.height
+    where = f"over {n} backtest origin{'s' if n != 1 else ''} since the champion's date"
+    change = (
+        f"mean normalized Gini {means['challenger']['mean_gini']:.3f} vs "
+        f"{means['champion']['mean_gini']:.3f} "
+        f"({gini_gain:+.3f}), mean |bias| of the total {means['challenger']['mean_abs_bias']:.1%} vs "
+        f"{means['champion']['mean_abs_bias']:.1%} ({-bias_gain:+.1%} points)"
+    )
+    if better:
+        reasons.append(f"the challenger is better {where}: {change}")
+    elif worse:
+        reasons.append(f"keep the champion: the challenger is worse {where}: {change}")
+    else:
+        reasons.append(
+            f"the challenger and the champion are within the thresholds (governance.min_gini_gain "
+            f"{rules.min_gini_gain}, min_abs_bias_gain {rules.min_abs_bias_gain}) {where}: {change}"
+        )
+    return better or (drifted and not worse), reasons, means
+
+
+def first_comparable(champion_as_of: dt.date, horizon_months: int) -> dt.date:
+    """The day the champion's first forecast ends: from then on it can be compared."""
+    return add_months(champion_as_of, horizon_months)
