@@ -16,14 +16,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--champion", required=True, help="the champion's folder (models/champion)")
     parser.add_argument("--bundle", required=True, help="the latest bundle (the train stage's)")
     parser.add_argument("--training", required=True, help="the latest model's training rows")
+    parser.add_argument("--metadata", required=True, help="the latest model's model_metadata.json")
     parser.add_argument("--out-bundle", required=True, help="the bundle in use (a copy)")
     parser.add_argument("--out-training", required=True, help="its training rows (a copy)")
+    parser.add_argument("--out-metadata", required=True, help="its model_metadata.json (a copy)")
     parser.add_argument("--report", required=True, help="reports/model_in_use.json")
 
 
 def main(args: argparse.Namespace) -> str:
-    chosen = model_in_use(Path(args.champion), Path(args.bundle), Path(args.training))
-    for source, target in ((chosen.bundle, args.out_bundle), (chosen.training, args.out_training)):
+    chosen = model_in_use(Path(args.champion), Path(args.bundle), Path(args.training), Path(args.metadata))
+    copies = (
+        (chosen.bundle, args.out_bundle),
+        (chosen.training, args.out_training),
+        (chosen.metadata, args.out_metadata),
+    )
+    for source, target in copies:
         with atomic_path(target) as tmp:
             shutil.copyfile(source, tmp)
     latest = _describe(Path(args.bundle))

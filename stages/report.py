@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outputs", required=True, help="data/outputs")
     parser.add_argument("--reports", required=True, help="reports/")
     parser.add_argument("--report", required=True)
+    parser.add_argument("--in-use-metadata", required=True, help="model_metadata.json of the model in use")
 
 
 def main(args: argparse.Namespace) -> str:
@@ -23,8 +24,12 @@ def main(args: argparse.Namespace) -> str:
     predictions = read_csv_for_people(
         out / "clv_predictions.csv", infer_schema_length=None, schema_overrides={"customer_id": pl.String}
     )
-    metadata = read_json(rep / "model_metadata.json")
     forecast = read_json(rep / "forecast.json")
+    # The model in use (the champion's, when one was promoted: data/in_use/), with the date and
+    # horizon of this run's forecast (a champion trained earlier scores at today's as_of).
+    metadata = read_json(args.in_use_metadata) | {
+        key: forecast[key] for key in ("as_of", "horizon_days", "horizon_months")
+    }
     low, high = forecast["total_lower"], forecast["total_upper"]
     gain_png = rep / "figures" / "backtest.png"
     gain = pl.read_csv(rep / "plots" / "gain.csv")

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from clv_engine.governance import BUNDLE, TRAINING, ChampionError, model_in_use, recommend
+from clv_engine.governance import BUNDLE, METADATA, TRAINING, ChampionError, model_in_use, recommend
 from clv_engine.params import GovernanceParams
 
 RULES = GovernanceParams(min_gini_gain=0.01, min_abs_bias_gain=0.02)
@@ -42,16 +42,17 @@ def _table(champion: list[tuple[float, float]], challenger: list[tuple[float, fl
 def test_the_latest_model_is_in_use_until_a_champion_is_promoted(tmp_path):
     champion = tmp_path / "models" / "champion"
     champion.mkdir(parents=True)
-    latest = (tmp_path / "latest.joblib", tmp_path / "training.parquet")
+    latest = (tmp_path / "latest.joblib", tmp_path / "training.parquet", tmp_path / "metadata.json")
     chosen = model_in_use(champion, *latest)
-    assert (chosen.scored_with, chosen.bundle, chosen.training) == ("latest", *latest)
-    (champion / BUNDLE).write_bytes(b"b")
-    (champion / TRAINING).write_bytes(b"t")
+    assert (chosen.scored_with, chosen.bundle, chosen.training, chosen.metadata) == ("latest", *latest)
+    for name in (BUNDLE, TRAINING, METADATA):
+        (champion / name).write_bytes(b"x")
     chosen = model_in_use(champion, *latest)
-    assert (chosen.scored_with, chosen.bundle, chosen.training) == (
+    assert (chosen.scored_with, chosen.bundle, chosen.training, chosen.metadata) == (
         "champion",
         champion / BUNDLE,
         champion / TRAINING,
+        champion / METADATA,
     )
 
 
@@ -60,8 +61,9 @@ def test_a_champion_known_only_by_its_dvc_file_is_a_clear_error(tmp_path):
     champion.mkdir()
     (champion / f"{BUNDLE}.dvc").write_text("outs: []\n")
     (champion / f"{TRAINING}.dvc").write_text("outs: []\n")
+    (champion / METADATA).write_text("{}")
     with pytest.raises(ChampionError, match="dvc pull"):
-        model_in_use(champion, tmp_path / "latest.joblib", tmp_path / "training.parquet")
+        model_in_use(champion, tmp_path / "b.joblib", tmp_path / "t.parquet", tmp_path / "m.json")
 
 
 def test_without_a_champion_promotion_is_recommended_when_the_backtest_beats_the_textbook():

@@ -65,6 +65,8 @@ def test_promote_then_score_new_data_with_the_champion(tmp_path):
     assert f"champion now: {sha}" in promoted.stdout and "champion was: none" in promoted.stdout
     champion = project / "models" / "champion"
     assert (champion / "bundle.joblib.dvc").is_file() and (champion / "training.parquet.dvc").is_file()
+    metadata = json.loads((champion / "metadata.json").read_text())  # for git: a reviewer reads it
+    assert metadata == _read(project, "model_metadata.json")
     card = json.loads((project / "models" / "champion_card.json").read_text())
     assert card["sha256"] == sha and card["trained_as_of"] == CHAMPION_DATE
     assert card["promoted_by"] == "a reviewer" and card["previous_champion_sha256"] is None
@@ -110,6 +112,9 @@ def test_promote_then_score_new_data_with_the_champion(tmp_path):
     assert isinstance(governance["promote_recommended"], bool) and governance["reasons"]
     report = (project / "reports" / "report.html").read_text()
     assert 'id="governance"' in report and "Model in use: the champion" in report
+    # The headline is today's forecast, with the champion's own level and range notes.
+    assert "Forecast made on 2023-12-30" in report
+    assert metadata["level"]["set_by"].split(" (")[0] in report
 
     # Promoting needs an up-to-date pipeline; then the challenger replaces the champion.
     _set_params(project, {"governance": {"min_gini_gain": 0.02}})  # governance.json is stale

@@ -2,10 +2,11 @@
 
 The train stage fits a new model on every run: the *challenger*. A person promotes one
 (``make promote``): it becomes the *champion*, a versioned artifact in ``models/champion/``
-(its bundle and its training rows, tracked by DVC; the card ``models/champion_card.json``
-says who promoted it and when, and no stage reads it). While a champion exists, the
-pipeline scores, explains, segments and monitors with it (:func:`model_in_use`), so the
-monitor compares today's customers with the population the model in use was trained on.
+(its bundle and its training rows, tracked by DVC, and its model_metadata.json; the card
+``models/champion_card.json`` says who promoted it and when, and no stage reads it). While
+a champion exists, the pipeline scores, explains, segments and monitors with it
+(:func:`model_in_use`), so the monitor compares today's customers with the population
+the model in use was trained on.
 
 The comparison (:func:`compare_at_origins`) is made at the rolling backtest's origins that
 lie on or after the champion's training date: there the frozen champion scores the
@@ -35,6 +36,7 @@ from .timeline import add_months, horizon_days, labels
 
 __all__ = [
     "BUNDLE",
+    "METADATA",
     "TRAINING",
     "ChampionError",
     "InUse",
@@ -46,6 +48,7 @@ __all__ = [
 #: The champion's files inside its folder (models/champion/).
 BUNDLE = "bundle.joblib"
 TRAINING = "training.parquet"
+METADATA = "metadata.json"  # its reports/model_metadata.json (git-tracked: a reviewer reads it)
 
 
 class ChampionError(UserError, ValueError):
@@ -59,16 +62,19 @@ class InUse:
     scored_with: str  # "champion" or "latest"
     bundle: Path
     training: Path
+    metadata: Path
 
 
-def model_in_use(champion_dir: Path, latest_bundle: Path, latest_training: Path) -> InUse:
-    """The champion when one was promoted (both of its files present), else the latest model."""
-    bundle, training = champion_dir / BUNDLE, champion_dir / TRAINING
-    present = [p for p in (bundle, training) if p.is_file()]
-    pointers = [p for p in (bundle, training) if Path(f"{p}.dvc").is_file()]
+def model_in_use(
+    champion_dir: Path, latest_bundle: Path, latest_training: Path, latest_metadata: Path
+) -> InUse:
+    """The champion when one was promoted (its three files present), else the latest model."""
+    files = (champion_dir / BUNDLE, champion_dir / TRAINING, champion_dir / METADATA)
+    present = [p for p in files if p.is_file()]
+    pointers = [p for p in files if Path(f"{p}.dvc").is_file()]
     if not present and not pointers:
-        return InUse("latest", latest_bundle, latest_training)
-    missing = [p for p in (bundle, training) if not p.is_file()]
+        return InUse("latest", latest_bundle, latest_training, latest_metadata)
+    missing = [p for p in files if not p.is_file()]
     if missing:
         names = ", ".join(map(str, missing))
         raise ChampionError(
@@ -77,7 +83,7 @@ def model_in_use(champion_dir: Path, latest_bundle: Path, latest_training: Path)
             f"pushed it to, or `dvc checkout {champion_dir}` where it is in the cache; to score with "
             f"the latest model instead, remove the folder's files and their .dvc files"
         )
-    return InUse("champion", bundle, training)
+    return InUse("champion", *files)
 
 
 def compare_at_origins(

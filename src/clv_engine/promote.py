@@ -2,7 +2,8 @@
 
 Run from the project root after ``dvc repro``. It checks that the pipeline is up to date
 (so the model promoted is the one reports/governance.json describes), copies the train
-stage's bundle and its training rows to ``models/champion/``, tracks them with ``dvc add``,
+stage's bundle and its training rows to ``models/champion/``, tracks them with ``dvc add``
+(its model_metadata.json beside them, for git),
 writes the card ``models/champion_card.json`` (what was promoted, its data, params and
 backtest, who promoted it and when) and prints the old and new sha256 and the metrics.
 The next ``dvc repro`` scores with the new champion; commit ``models/`` to record it.
@@ -26,7 +27,7 @@ from typing import Any
 import joblib
 
 from .errors import UserError
-from .governance import BUNDLE, TRAINING
+from .governance import BUNDLE, METADATA, TRAINING
 from .io import atomic_path, read_json, write_json
 from .provenance import fingerprint
 
@@ -36,6 +37,7 @@ CHAMPION = Path("models/champion")
 CARD = Path("models/champion_card.json")
 LATEST_BUNDLE = Path("data/model/model_bundle.joblib")
 LATEST_TRAINING = Path("data/features/training.parquet")
+LATEST_METADATA = Path("reports/model_metadata.json")
 
 
 class PromoteError(UserError, RuntimeError):
@@ -96,7 +98,7 @@ def _who() -> str:
 
 def promote(say=print) -> dict[str, Any]:
     """Promote the challenger in the current directory; returns the card written."""
-    for path in (LATEST_BUNDLE, LATEST_TRAINING, Path("reports/governance.json")):
+    for path in (LATEST_BUNDLE, LATEST_TRAINING, LATEST_METADATA, Path("reports/governance.json")):
         if not path.is_file():
             raise PromoteError(f"{path} not found: run `dvc repro` first (from the project root)")
     status = _dvc("status", "--json", "govern", "--with-deps")
@@ -120,7 +122,7 @@ def promote(say=print) -> dict[str, Any]:
         say(f"the challenger is already the champion (sha256 {new_sha}): nothing to do")
         return read_json(CARD)
     CHAMPION.mkdir(parents=True, exist_ok=True)
-    for source, name in ((LATEST_BUNDLE, BUNDLE), (LATEST_TRAINING, TRAINING)):
+    for source, name in ((LATEST_BUNDLE, BUNDLE), (LATEST_TRAINING, TRAINING), (LATEST_METADATA, METADATA)):
         with atomic_path(CHAMPION / name) as tmp:
             shutil.copyfile(source, tmp)
     added = _dvc("add", "-q", str(CHAMPION / BUNDLE), str(CHAMPION / TRAINING))
@@ -130,7 +132,7 @@ def promote(say=print) -> dict[str, Any]:
     card = champion_card(
         new_sha,
         joblib.load(LATEST_BUNDLE),
-        read_json("reports/model_metadata.json"),
+        read_json(LATEST_METADATA),
         metrics,
         governance,
         old_sha,
@@ -149,7 +151,10 @@ def promote(say=print) -> dict[str, Any]:
         )
     for reason in governance["reasons"]:
         say(f"governance said: {reason}")
-    say(f"next: `dvc repro` scores with it; commit {CHAMPION}/*.dvc and {CARD} (and `dvc push` to share it)")
+    say(
+        f"next: `dvc repro` scores with it; commit {CHAMPION}/*.dvc, {CHAMPION}/{METADATA} and {CARD} "
+        "(and `dvc push` to share it)"
+    )
     return card
 
 
