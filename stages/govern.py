@@ -5,12 +5,12 @@ import datetime as dt
 
 import polars as pl
 
-from clv_engine.governance import compare_at_origins, first_comparable, recommend
+from clv_engine.governance import compare_at_origins, recommend
 from clv_engine.io import read_json, write_json
 from clv_engine.params import load_params
 from clv_engine.scoring import Forecaster
 from clv_engine.stage import progress, run_stage
-from clv_engine.timeline import resolve_as_of_for
+from clv_engine.timeline import add_months, resolve_as_of_for
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +98,7 @@ def _compare(args: argparse.Namespace, params, champion: dict, horizon: int) -> 
         params.labels.floor_at_zero,
     )
     if table.height == 0:
-        ends = first_comparable(trained, horizon)
+        ends = add_months(trained, horizon)  # the champion's first forecast ends
         return table, (
             f"no comparison yet: no backtest origin lies on or after the champion's date ({trained}); "
             f"its first forecast ends on {ends}, and until a log reaches that day only drift can be judged"

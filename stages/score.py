@@ -30,6 +30,7 @@ def main(args: argparse.Namespace) -> str:
     model = bundle["model"]
     context = joblib.load(args.context)  # this run's: its as_of is the forecast date
     as_of = context.as_of
+    orders = pl.read_parquet(args.orders)
     if bundle.get("scoring_sha256") == fingerprint(args.context):
         rows = pl.read_parquet(args.scoring)  # the features stage built them with this model's context
     else:
@@ -38,7 +39,7 @@ def main(args: argparse.Namespace) -> str:
         progress(
             f"the model in use was trained as of {bundle['as_of']}: rebuilding the rows with its context"
         )
-        rows = scoring_rows(pl.read_parquet(args.orders), bundle["scoring"], as_of)
+        rows = scoring_rows(orders, bundle["scoring"], as_of)
     days = horizon_days(as_of, bundle["horizon_months"])
     progress(f"scoring {rows.height:,} customers at {as_of} over {days} days")
     scores = score_frame(
@@ -50,9 +51,7 @@ def main(args: argparse.Namespace) -> str:
         params.value.annual_discount_rate,
     )
     predicted = scores["predicted_clv"].to_numpy()
-    margin = predicted_margin(
-        predicted, pl.read_parquet(args.orders), as_of, rows["customer_id"], params.value.margin_rate
-    )
+    margin = predicted_margin(predicted, orders, as_of, rows["customer_id"], params.value.margin_rate)
     if margin is not None:
         scores = scores.with_columns(predicted_margin=margin)
     ranked = rank_customers(scores, params.score.tier_shares)

@@ -20,7 +20,6 @@ Promoting stays a person's act; nothing here changes the champion.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,8 +135,7 @@ def compare_at_origins(
                 "coverage_challenger": row["coverage"],
             }
         )
-    frame = pl.DataFrame(out, schema=schema) if out else pl.DataFrame(schema=schema)
-    return frame.with_columns(pl.col(pl.Float64).round(6))
+    return pl.DataFrame(out, schema=schema).with_columns(pl.col(pl.Float64).round(6))
 
 
 def _means(table: pl.DataFrame, who: str) -> dict[str, float]:
@@ -215,8 +213,3 @@ def recommend(
             f"{rules.min_gini_gain}, min_abs_bias_gain {rules.min_abs_bias_gain}) {where}: {change}"
         )
     return better or (drifted and not worse), reasons, means
-
-
-def first_comparable(champion_as_of: dt.date, horizon_months: int) -> dt.date:
-    """The day the champion's first forecast ends: from then on it can be compared."""
-    return add_months(champion_as_of, horizon_months)
