@@ -95,3 +95,18 @@ def test_spearman_random_ties_equals_spearman_without_ties():
     y, p = rng.gamma(1.0, size=50), rng.normal(size=50)
     assert m.spearman_random_ties(y, p) == pytest.approx(m.spearman(y, p))
     assert m.spearman_random_ties(y, np.zeros(50)) == 0.0
+
+
+def test_amounts_equal_to_ten_digits_are_ties():
+    # 11.77 + 12.00 and 10.00 + 13.77 are both 23.77, but not to the bit (0.1 + 0.2 != 0.3)
+    a, b = 11.77 + 12.0, 10.0 + 13.77
+    assert 0.1 + 0.2 != 0.3 and m.same_amounts(np.array([0.1 + 0.2]))[0] == 0.3
+    y = np.array([a, b, 5.0, 0.0])
+    p = np.array([3.0, 2.0, 1.0, 0.5])
+    noisy = y * np.array([1 + 1e-15, 1 - 1e-15, 1, 1])  # which of the two is larger flips
+    for metric in (m.spearman, m.normalized_gini, m.top_decile_lift):
+        assert metric(y, p) == metric(noisy, p)
+    # a tie in p is one, too: its actuals are averaged, whatever the noise
+    assert m.gini(y, np.array([1.0, 1.0 + 1e-14, 0.0, 0.0])) == m.gini(y, np.array([1.0, 1.0, 0, 0]))
+    # and a real difference (the 10th digit) is not
+    assert m.same_amounts(np.array([23.77, 23.77 + 1e-8]))[1] > 23.77

@@ -533,12 +533,12 @@ def _deciles(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _gain(frame: pl.DataFrame, points: int = 100) -> pl.DataFrame:
     """Cumulative share of actual revenue captured by the top x% of customers, per approach."""
-    y = frame["actual"].to_numpy()
+    y = metrics.same_amounts(frame["actual"].to_numpy())
     total = y.sum() or 1.0
     share = np.linspace(0, 1, points + 1)
     columns: dict[str, Any] = {"customer_share": share}
     for name in (*APPROACHES, "actual"):
-        p = frame[name].to_numpy()
+        p = metrics.same_amounts(frame[name].to_numpy())
         order = np.argsort(-p, kind="stable")
         curve = np.r_[0.0, np.cumsum(y[order]) / total]
         columns[name if name != "actual" else "perfect"] = np.interp(

@@ -5,11 +5,19 @@ order) as 1-d arrays. Ties in ``p`` never depend on row order: the Gini counts a
 tied predictions as the expected value over random orders inside the block (which is
 the same as giving each member the block's mean actual), and deciles split ties by a
 stable order that the caller fixes (customers sorted by id).
+
+Amounts that agree to 10 significant digits are the same amount: both sides are rounded
+to 10 significant digits before anything is ranked or compared. Two customers who each
+spent 23.77 in orders of different sizes have sums that differ in the last bit, and which
+of them is larger is decided by rounding noise (the order of a sum, another machine's
+arithmetic, an input scaled by 1 + 1e-12), so without it the ranks inside a tie, and with
+them every rank metric, moved in the 6th digit from one such run to the next.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 from scipy import stats
 
 __all__ = [
@@ -22,6 +30,7 @@ __all__ = [
     "normalized_gini",
     "regression_metrics",
     "rounded",
+    "same_amounts",
     "spearman",
     "spearman_random_ties",
     "top_decile_lift",
@@ -35,7 +44,17 @@ def _arrays(y, p) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y and p must be 1-d arrays of one length, got {y.shape} and {p.shape}")
     if y.size == 0:
         raise ValueError("no customers to evaluate")
-    return y, p
+    return same_amounts(y), same_amounts(p)
+
+
+#: Significant digits at which two amounts count as equal (module doc).
+AMOUNT_DIGITS = 10
+
+
+def same_amounts(values: np.ndarray) -> np.ndarray:
+    """``values`` rounded to :data:`AMOUNT_DIGITS` significant digits (correctly rounded:
+    the nearest float to the decimal, so equal decimals give equal bits)."""
+    return pl.Series(values, dtype=pl.Float64).round_sig_figs(AMOUNT_DIGITS).to_numpy()
 
 
 def _ordered_by_prediction(y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -52,7 +71,12 @@ def _ordered_by_prediction(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def gini(y, p) -> float:
     """Gini of ``y`` ordered by ``p`` descending, ties in ``p`` averaged (see module doc)."""
-    y, p = _arrays(y, p)
+    return _gini(*_arrays(y, p))
+
+
+# The private forms below take arrays that _arrays has already rounded, so that
+# regression_metrics rounds its inputs once, not once per metric.
+def _gini(y: np.ndarray, p: np.ndarray) -> float:
     total = y.sum()
     if total == 0:
         return 0.0
@@ -64,8 +88,12 @@ def gini(y, p) -> float:
 
 def normalized_gini(y, p) -> float:
     """Gini of y ordered by p over Gini of y ordered by y: 1 = perfect ranking, 0 = random."""
-    best = gini(y, y)
-    return float(gini(y, p) / best) if best != 0 else 0.0
+    return _normalized_gini(*_arrays(y, p))
+
+
+def _normalized_gini(y: np.ndarray, p: np.ndarray) -> float:
+    best = _gini(y, y)
+    return float(_gini(y, p) / best) if best != 0 else 0.0
 
 
 def _spearman_both(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
@@ -108,7 +136,10 @@ def decile_index(p: np.ndarray) -> np.ndarray:
 
 def decile_table(y, p) -> dict[str, list[float]]:
     """Per decile of p (1 = highest): customers, mean predicted, mean actual, actual share."""
-    y, p = _arrays(y, p)
+    return _decile_table(*_arrays(y, p))
+
+
+def _decile_table(y: np.ndarray, p: np.ndarray) -> dict[str, list[float]]:
     decile = decile_index(p)
     counts = np.bincount(decile, minlength=10)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -130,7 +161,11 @@ def decile_calibration_error(y, p) -> float:
     Deciles whose mean actual is 0 have no percentage error and are left out; if every
     decile has mean actual 0 the error is undefined (nan).
     """
-    table = decile_table(y, p)
+    return _decile_calibration_error(*_arrays(y, p))
+
+
+def _decile_calibration_error(y: np.ndarray, p: np.ndarray) -> float:
+    table = _decile_table(y, p)
     mean_p = np.asarray(table["mean_predicted"])
     mean_y = np.asarray(table["mean_actual"])
     ok = np.isfinite(mean_y) & (mean_y > 0)
@@ -141,7 +176,10 @@ def decile_calibration_error(y, p) -> float:
 
 def top_decile_lift(y, p) -> float:
     """Share of total y captured by the top 10% by p, divided by 0.10 (ties averaged)."""
-    y, p = _arrays(y, p)
+    return _top_decile_lift(*_arrays(y, p))
+
+
+def _top_decile_lift(y: np.ndarray, p: np.ndarray) -> float:
     total = y.sum()
     if total == 0:
         return 0.0
@@ -154,7 +192,10 @@ def top_decile_lift(y, p) -> float:
 
 def aggregate_bias(y, p) -> float:
     """sum(p) / sum(y) - 1: +0.10 = the total is over-forecast by 10%."""
-    y, p = _arrays(y, p)
+    return _aggregate_bias(*_arrays(y, p))
+
+
+def _aggregate_bias(y: np.ndarray, p: np.ndarray) -> float:
     total = y.sum()
     return float(p.sum() / total - 1) if total != 0 else float("nan")
 
@@ -162,7 +203,10 @@ def aggregate_bias(y, p) -> float:
 def interval_coverage(y, lower, upper) -> float:
     """Share of customers with lower <= y <= upper."""
     y, lower = _arrays(y, lower)
-    _, upper = _arrays(y, upper)
+    upper = np.asarray(upper, dtype=np.float64)
+    if upper.shape != y.shape:
+        raise ValueError(f"y and upper must be 1-d arrays of one length, got {y.shape} and {upper.shape}")
+    upper = same_amounts(upper)
     return float(np.mean((lower <= y) & (y <= upper)))
 
 
@@ -173,15 +217,15 @@ def regression_metrics(y, p) -> dict[str, float]:
     rho, rho_random_ties = _spearman_both(y, p)
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     return {
-        "normalized_gini": normalized_gini(y, p),
+        "normalized_gini": _normalized_gini(y, p),
         "spearman": rho,
         "spearman_random_ties": rho_random_ties,
-        "top_decile_lift": top_decile_lift(y, p),
+        "top_decile_lift": _top_decile_lift(y, p),
         "mae": float(np.mean(np.abs(err))),
         "rmse": float(np.sqrt(np.mean(err**2))),
         "r2": float(1 - np.sum(err**2) / ss_tot) if ss_tot > 0 else float("nan"),
-        "bias": aggregate_bias(y, p),
-        "decile_mape": decile_calibration_error(y, p),
+        "bias": _aggregate_bias(y, p),
+        "decile_mape": _decile_calibration_error(y, p),
         "customers": float(y.size),
         "actual_total": float(y.sum()),
         "predicted_total": float(p.sum()),

@@ -41,6 +41,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from .metrics import same_amounts
 from .params import MonitorParams
 
 __all__ = ["MonitorResult", "feature_drift", "monitor", "psi", "reference_cutoff", "shap_drift"]
@@ -111,7 +112,7 @@ def feature_drift(
     for name in numeric:
         ref = reference[name].cast(pl.Float64).to_numpy()
         cur = current[name].cast(pl.Float64).to_numpy()
-        ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+        ref, cur = same_amounts(ref[np.isfinite(ref)]), same_amounts(cur[np.isfinite(cur)])
         ks = stats.ks_2samp(ref, cur) if ref.size and cur.size else None
         value = psi(ref, cur)
         ks_stat = float(ks.statistic) if ks is not None else float("nan")
@@ -237,7 +238,8 @@ def monitor(
     for name, note in drift.filter(pl.col("drift")).select("feature", "note").iter_rows():
         reasons.append(f"feature drift in {name} ({note})")
 
-    ref, cur = np.asarray(reference_predictions, float), np.asarray(current_predictions, float)
+    ref = same_amounts(np.asarray(reference_predictions, float))
+    cur = same_amounts(np.asarray(current_predictions, float))
     ks = stats.ks_2samp(ref, cur)
     quantiles = {}
     for q in (50, 90, 99):

@@ -114,7 +114,14 @@ def round_for_people(frame: pl.DataFrame) -> pl.DataFrame:
     ]
     percentile = ["clv_percentile"] if "clv_percentile" in frame.columns else []
     return frame.with_columns(
-        [pl.col(c).round(2) for c in money]
-        + [pl.col(c).round(6) for c in chances]
-        + [pl.col(c).round(4) for c in percentile]
+        [_steady_round(c, 2) for c in money]
+        + [_steady_round(c, 6) for c in chances]
+        + [_steady_round(c, 4) for c in percentile]
     )
+
+
+def _steady_round(column: str, decimals: int) -> pl.Expr:
+    """``column`` to ``decimals`` places, ties decided on the value to 10 significant digits:
+    an average order value of 11.885 is 11.88 whether its float is 11.884999999999998 or
+    11.885000000011885 (the same orders with a last-bit difference), not one or the other."""
+    return pl.col(column).round_sig_figs(10).round(decimals)
