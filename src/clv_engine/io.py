@@ -127,8 +127,9 @@ def write_csv(df: pl.DataFrame, target: str | Path, *, for_people: bool = False)
     garbles non-ASCII ids and names (polars and pandas skip the mark; Python's csv module
     needs ``encoding="utf-8-sig"``).
     """
+    digits = REPORT_DIGITS if for_people else STATISTIC_DIGITS
     floats = [c for c, t in df.schema.items() if t.is_float()]
-    df = df.with_columns([pl.col(c).round_sig_figs(REPORT_DIGITS if for_people else STATISTIC_DIGITS) for c in floats]) if floats else df
+    df = df.with_columns([pl.col(c).round_sig_figs(digits) for c in floats]) if floats else df
     df = neutralise_cells(df) if for_people else df
     _write(
         target,
