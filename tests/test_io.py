@@ -3,7 +3,15 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from clv_engine.io import OutputError, atomic_path, read_csv_for_people, restore_cells, write_csv, write_json
+from clv_engine.io import (
+    OutputError,
+    atomic_path,
+    read_csv_for_people,
+    read_json,
+    restore_cells,
+    write_csv,
+    write_json,
+)
 
 
 def test_failed_write_keeps_previous_file_and_leaves_no_temp(tmp_path):
@@ -92,3 +100,21 @@ def test_csv_for_people_starts_with_a_bom_so_excel_reads_utf8(tmp_path):
     assert read_csv_for_people(tmp_path / "people.csv")["customer_id"].to_list() == ["Zoë", "Łukasz", "東京"]
     with open(tmp_path / "people.csv", encoding="utf-8-sig", newline="") as fh:
         assert next(csv.reader(fh)) == ["customer_id", "amount"]
+
+
+def test_written_numbers_do_not_depend_on_the_last_bit(tmp_path):
+    # 493.645375 is a mean of 16 amounts in cents: a half at the 8th digit, which a
+    # last-bit difference upstream would push either way; 11.885 is a half cent.
+    values = [493.645375, 388.800125, 11.885, 0.1 + 0.2]
+    for factor in (1.0, 1 + 1e-12, 1 - 1e-12):
+        frame = pl.DataFrame({"v": [v * factor for v in values]})
+        write_csv(frame, tmp_path / "stats.csv")
+        assert (tmp_path / "stats.csv").read_text().split() == [
+            "v",
+            "493.64538",
+            "388.80013",
+            "11.885",
+            "0.3",
+        ]
+        write_json({"v": frame["v"].to_list()}, tmp_path / "stats.json")
+        assert read_json(tmp_path / "stats.json") == {"v": [493.645375, 388.800125, 11.885, 0.3]}
