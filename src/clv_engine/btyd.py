@@ -268,13 +268,14 @@ def _settle(objective, gradient, x: np.ndarray, customers: float) -> np.ndarray:
 
     L-BFGS-B stops on a relative change of the log-likelihood (about 1e-8 of it), which on
     these flat likelihoods leaves the parameters loose in the 5th digit: a last-bit change
-    of the data (another machine's log or exp, a revenue times 1 + 1e-12) moved the BG/NBD
-    fit by 5e-5 and everything downstream with it. Newton steps on the exact gradient
-    (Hessian by central differences of it) solve gradient = 0 to the data's own precision:
-    a 1e-12 change of the data then moves the fit by about 1e-12. A step is taken only
-    while it is small, stays inside the bounds, keeps the likelihood and shrinks the
-    gradient; where the likelihood is a ridge with no stationary point nearby (degenerate
-    fits, which :mod:`clv_engine.baselines` refits) the search's point is kept.
+    moved a fit that far and everything downstream with it (BG/NBD between an AVX-512 and
+    an AVX2 machine; Gamma-Gamma by 2e-5 on CDNOW when every revenue was multiplied by
+    1 + 1e-12). Newton steps on the exact gradient (Hessian by central differences of it)
+    solve gradient = 0 to the data's own precision: a 1e-12 change of the data then moves
+    the fit by about 1e-12. A step is taken only while it is small, stays inside the bounds
+    and shrinks the gradient, and the result only if it is settled and no less likely;
+    where the likelihood is a ridge with no stationary point nearby (degenerate fits, which
+    :mod:`clv_engine.baselines` refits) the search's point is kept.
     """
     scale = 1.0 / max(customers, 1.0)
 
