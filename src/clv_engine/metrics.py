@@ -37,14 +37,17 @@ __all__ = [
 ]
 
 
-def _arrays(y, p) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(y, *others) -> tuple[np.ndarray, ...]:
+    """``y`` and ``others`` (p, or lower and upper) as float arrays of one length, rounded
+    by :func:`same_amounts`."""
     y = np.asarray(y, dtype=np.float64)
-    p = np.asarray(p, dtype=np.float64)
-    if y.shape != p.shape or y.ndim != 1:
-        raise ValueError(f"y and p must be 1-d arrays of one length, got {y.shape} and {p.shape}")
+    arrays = [np.asarray(a, dtype=np.float64) for a in others]
+    for a in arrays:
+        if y.shape != a.shape or y.ndim != 1:
+            raise ValueError(f"y and p must be 1-d arrays of one length, got {y.shape} and {a.shape}")
     if y.size == 0:
         raise ValueError("no customers to evaluate")
-    return same_amounts(y), same_amounts(p)
+    return tuple(same_amounts(a) for a in (y, *arrays))
 
 
 #: Significant digits at which two amounts count as equal (module doc).
@@ -202,11 +205,7 @@ def _aggregate_bias(y: np.ndarray, p: np.ndarray) -> float:
 
 def interval_coverage(y, lower, upper) -> float:
     """Share of customers with lower <= y <= upper."""
-    y, lower = _arrays(y, lower)
-    upper = np.asarray(upper, dtype=np.float64)
-    if upper.shape != y.shape:
-        raise ValueError(f"y and upper must be 1-d arrays of one length, got {y.shape} and {upper.shape}")
-    upper = same_amounts(upper)
+    y, lower, upper = _arrays(y, lower, upper)
     return float(np.mean((lower <= y) & (y <= upper)))
 
 

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from .metrics import AMOUNT_DIGITS
+
 __all__ = [
     "PREDICTION_COLUMNS",
     "band_columns",
@@ -121,7 +123,8 @@ def round_for_people(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _steady_round(column: str, decimals: int) -> pl.Expr:
-    """``column`` to ``decimals`` places, ties decided on the value to 10 significant digits:
+    """``column`` to ``decimals`` places, ties decided on the value to 10 significant digits
+    (the amount :func:`clv_engine.metrics.same_amounts` compares):
     an average order value of 11.885 is 11.88 whether its float is 11.884999999999998 or
     11.885000000011885 (the same orders with a last-bit difference), not one or the other."""
-    return pl.col(column).round_sig_figs(10).round(decimals)
+    return pl.col(column).round_sig_figs(AMOUNT_DIGITS).round(decimals)
