@@ -46,6 +46,8 @@ def main() -> None:
         "total_upper",
         "total_inside_range",
         "coverage",
+        "expected_buyers",
+        "buyers",
         "sure_buyers",
         "coverage_sure_buyers",
         "bias_model",

@@ -17,6 +17,7 @@ from clv_engine.horizons import (
     horizon_values,
     purchase_curve,
 )
+from clv_engine.model import IntervalCalibrator
 from clv_engine.timeline import horizon_days
 
 CUTOFF = dt.date(2023, 12, 31)
@@ -184,3 +185,19 @@ def test_each_horizon_band_is_calibrated_on_its_own_labels():
     assert three.calibrators == {} and three.missing == {}
     desc = bands.describe()
     assert list(desc) == ["1m", "12m"] and desc["1m"].startswith("calibrated on 6,000")
+
+
+def test_a_horizon_without_its_own_band_borrows_the_pinned_one_at_its_own_level():
+    rows, oos = _oos_rows(6_000)
+    bands = fit_horizon_bands(rows, oos, [1, 3, 12], 3, 0.9, 10)
+    pinned = IntervalCalibrator(0.9, 10).fit(oos["predicted"], oos["actual"], None, oos["p_active"])
+    twelve = 4 * oos["predicted"]  # clv_12m: four times the 3-month forecast
+    bands.follow_level({1: oos["predicted"] / 3, 12: twelve}, pinned)
+    # The pinned calibrator itself stays where it was; the 12-month band is its ratios read
+    # at the place each clv_12m holds among the clv_12m: the 3-month band, four times over.
+    assert pinned.scale_ == 1.0 and bands.borrowed[12].scale_ == 4.0 and set(bands.borrowed) == {12}
+    low, high = bands.interval(12, twelve, oos["p_active"])
+    low3, high3 = pinned.interval(oos["predicted"], oos["p_active"])
+    np.testing.assert_allclose(low, 4 * low3, rtol=1e-12)
+    np.testing.assert_allclose(high, 4 * high3, rtol=1e-12)
+    assert bands.calibrators[1].scale_ == 1.0  # its own forecasts: where its bins were cut

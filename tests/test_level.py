@@ -9,10 +9,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from clv_engine.level import forecast_level, level_errors, level_history, sampling_cv, total_range
+from clv_engine.baselines import BTYD_P_PURCHASE, add_btyd_columns
+from clv_engine.features import customer_table
+from clv_engine.level import forecast_level, level_errors, level_history, plan_level, sampling_cv, total_range
 from clv_engine.orders import build_orders
-from clv_engine.params import LifecycleParams
+from clv_engine.params import FeatureParams, LifecycleParams
 from clv_engine.synth import SynthConfig, generate_transactions
+from clv_engine.timeline import horizon_days, labels
 
 
 def _history(rows):
@@ -51,6 +54,35 @@ def test_a_ratio_that_beat_the_plain_total_is_applied():
     assert level.ratio == pytest.approx(expected, abs=5e-5)
     assert level.total == pytest.approx(500.0 * level.ratio)
     assert "2022-07-28 to 2022-09-28" in level.note
+
+
+def test_only_the_newest_trials_decide_whether_the_ratio_ships(monkeypatch):
+    # A season first fitted on barely a year of log is far off (20 against 100), and the
+    # ratios its origins give (x 5) carry that error into the next five origins (+300% ..
+    # +58%); from then on the seasonal total runs 20% low month after month. The newest year
+    # of trials favours the ratio, the whole log would not: the old origins must not veto it
+    # for ever.
+    import clv_engine.level as level_module
+
+    months = [dt.date(2020 + (m - 1) // 12, (m - 1) % 12 + 1, 28) for m in range(1, 31)]
+    history = _history([(c, 100, 100.0, 20.0 if i < 3 else 80.0, 100.0) for i, c in enumerate(months)])
+    cutoff = dt.date(2022, 9, 28)
+    level = forecast_level(history, cutoff, 3, 1000.0, 80.0, "a season")
+    assert level.ratio == pytest.approx(1.25) and level.total == pytest.approx(100.0)
+    monkeypatch.setattr(level_module, "RATIO_TRIAL_WINDOW", 1000)
+    assert forecast_level(history, cutoff, 3, 1000.0, 80.0, "a season").ratio == 1.0
+
+
+def test_the_expected_buyers_follow_the_same_rule_on_their_own_columns():
+    # The revenue columns say nothing here: the buyers' ratio is read from the buyers' columns.
+    history = STEADY.with_columns(
+        btyd_buyers=pl.lit(10.0), season_btyd_buyers=pl.lit(8.0), realized_buyers=pl.lit(12.0)
+    )
+    buyers = forecast_level(history, dt.date(2022, 12, 31), 3, 100.0, 50.0, "a season", quantity="buyers")
+    assert buyers.method == "seasonal" and buyers.ratio == pytest.approx(1.5)
+    assert buyers.total == pytest.approx(75.0)
+    revenue = forecast_level(history, dt.date(2022, 12, 31), 3, 1000.0, 500.0, "a season")
+    assert revenue.ratio == pytest.approx(math.exp(np.mean(np.log([107 / 80, 108 / 80, 109 / 80]))), abs=5e-5)
 
 
 def test_without_a_season_the_level_is_the_btyd_total():
@@ -106,6 +138,12 @@ def test_history_reads_nothing_after_its_end():
     assert full.equals(cut) and full.height > 3
     assert full["cutoff"].max() == dt.date(2021, 12, 31)
     assert (full["realized_total"] > 0).all() and (full["btyd_total"] > 0).all()
+    # The buyers: how many of the customers known at the origin bought, and BG/NBD's count.
+    assert (full["realized_buyers"] <= full["customers"]).all() and (full["realized_buyers"] > 0).all()
+    assert (full["btyd_buyers"] > 0).all() and (full["btyd_buyers"] < full["customers"]).all()
+    first = full.row(0, named=True)
+    bought = labels(orders, first["cutoff"], horizon_days(first["cutoff"], 3), floor_at_zero=True)
+    assert first["realized_buyers"] == bought["label_bought"].sum() and first["customers"] == bought.height
 
 
 def test_very_regular_buyers_still_get_a_seasonal_total():
@@ -162,3 +200,33 @@ def test_a_fit_whose_expectation_is_not_finite_is_refitted_on_the_same_ridge():
     fit, purchases = _finite_refit(x, t_x, big_t, horizon, list(_REFIT_STARTS))
     assert np.isfinite(purchases).all() and (purchases > 0).all()
     assert fit.log_likelihood > degenerate.log_likelihood - 0.1  # the same ridge, not a worse fit
+
+
+def test_at_a_peak_the_expected_share_of_buyers_follows_the_season():
+    # Two years with a strong late-October peak: BG/NBD in calendar time expects the same
+    # share of buyers in every season; the plan's share (operational time) rises before the
+    # peak and falls in spring, as the realised share does.
+    log = generate_transactions(
+        SynthConfig(
+            n_transactions=20_000,
+            seed=13,
+            start=dt.date(2021, 1, 1),
+            end=dt.date(2022, 12, 31),
+            acquisition_growth_per_year=0.3,
+            acquisition_share=1.0,
+            season_peak_day=300,
+            season_amplitude=0.7,
+        )
+    )
+    orders = build_orders(log)
+    for cutoff, higher in ((dt.date(2022, 8, 31), True), (dt.date(2022, 3, 31), False)):
+        days = horizon_days(cutoff, 3)
+        rows, _ = add_btyd_columns(
+            customer_table(orders, cutoff, 1, 3, FeatureParams(), LifecycleParams()), days
+        )
+        plan = plan_level(orders, rows, 3, "auto", LifecycleParams())
+        calendar = float(rows[BTYD_P_PURCHASE].mean())
+        realised = float(labels(orders, cutoff, days, floor_at_zero=True)["label_bought"].mean())
+        assert plan.method == "seasonal" and "operational time" in plan.p_active_note
+        assert (plan.p_active_mean > calendar) is higher and (realised > calendar) is higher
+        assert abs(plan.p_active_mean - realised) < abs(calendar - realised) / 2

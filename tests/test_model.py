@@ -219,3 +219,39 @@ def test_sure_buyers_get_a_positive_lower_end_and_the_band_still_covers():
     # Without the chances, the band is the one the bins give (lower end 0 for everyone).
     plain_lower, _ = cal.interval(predicted[half:])
     assert np.all(plain_lower == 0)
+
+
+def test_at_a_peak_the_bins_follow_the_level():
+    # Calibrated in a quiet season. Read against the bins of the quiet season's forecasts, a
+    # customer whose forecast rises with the level lands in another bin, among customers
+    # whose ratios are another shape; with the bins moved to the new level, each keeps their
+    # place in the distribution.
+    rng = np.random.default_rng(4)
+    n = 40_000
+    p = rng.beta(1.0, 4.0, n)
+    spend = rng.gamma(2.0, 30.0, n)
+
+    def season(chance):
+        bought = rng.random(n) < chance
+        return chance * spend, np.where(bought, spend * rng.gamma(1.5, 1 / 1.5, n), 0.0), bought
+
+    quiet_predicted, quiet_actual, quiet_bought = season(p)
+    cal = IntervalCalibrator(level=0.9, n_bins=10).fit(
+        quiet_predicted, quiet_actual, p_buy=p, bought=quiet_bought
+    )
+    assert cal.follow_level(quiet_predicted).scale_ == 1.0  # its own season: where they were
+    quiet_lower, quiet_upper = cal.interval(quiet_predicted, p)
+    # Every customer spends twice as much: the band is the quiet band doubled, not another's.
+    _, unmoved_upper = cal.interval(2 * quiet_predicted, p)
+    assert cal.follow_level(2 * quiet_predicted) is cal and cal.scale_ == 2.0
+    lower, upper = cal.interval(2 * quiet_predicted, p)
+    np.testing.assert_allclose(lower, 2 * quiet_lower, rtol=1e-12)
+    np.testing.assert_allclose(upper, 2 * quiet_upper, rtol=1e-12)
+    assert not np.allclose(unmoved_upper, 2 * quiet_upper)
+    # A peak where every customer is 1.8 times as likely to buy (capped): the band holds.
+    peak_p = np.minimum(1.8 * p, 0.9)
+    peak_predicted, peak_actual, _ = season(peak_p)
+    cal.follow_level(peak_predicted)
+    assert cal.scale_ == pytest.approx(peak_predicted.mean() / quiet_predicted.mean(), rel=1e-6)
+    lower, upper = cal.interval(peak_predicted, peak_p)
+    assert 0.88 <= float(((lower <= peak_actual) & (peak_actual <= upper)).mean()) <= 0.93

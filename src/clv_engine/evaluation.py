@@ -128,7 +128,9 @@ def fit_forecast(
     plan = plan_level(
         orders, rows, horizon_months, params.model.level, params.lifecycle, history, params.seed, season
     )
-    model.anchor_level(rows, plan.target_total, plan.note, plan.log_errors)
+    model.anchor_level(
+        rows, plan.target_total, plan.note, plan.log_errors, plan.p_active_mean, plan.p_active_note
+    )
     say(f"level of the forecast: {model.level_note_}")
     predicted = model.predict(rows)
     lower, upper = model.predict_interval(predicted, rows)
@@ -146,6 +148,11 @@ def fit_forecast(
         params.model.interval_level,
         params.model.interval_bins,
         plan.log_errors,
+    )
+    months = params.score.horizons_months
+    # Every band's bins at the level of the forecasts it will bound (model.IntervalCalibrator).
+    model.horizon_bands_.follow_level(
+        horizon_values(predicted, rows, rows["cutoff"].max(), months, horizon_months), model.intervals_
     )
     return Forecast(model, plan, predicted, lower, upper, total, low, high, cv)
 
@@ -375,6 +382,9 @@ def origin_row(
         "total_upper": round(f.total_upper, 2),
         "total_inside_range": bool(f.total_lower <= actual <= f.total_upper),
         "coverage": m["interval"]["coverage"],
+        # Whether the chance of buying followed the season: p_active's sum against the count.
+        "expected_buyers": round(float(result.predictions["p_active"].sum()), 2),
+        "buyers": int(result.predictions["bought"].sum()),
     }
     # Sure buyers (too likely to buy for a lower end of 0): their band is the mixture's.
     preds = result.predictions

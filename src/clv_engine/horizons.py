@@ -17,9 +17,10 @@ It is at most ``clv_12m``.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -209,12 +210,15 @@ class HorizonBands:
     ``rows``: horizon -> the out-of-sample rows it was calibrated on; ``missing``: horizon ->
     why it has none (too few out-of-sample rows realise it before as_of: with time-based
     validation those rows are the newest cutoff's, which realises the pinned horizon and the
-    shorter ones only) and what stands in for it.
+    shorter ones only) and what stands in for it; ``borrowed``: horizon -> the pinned
+    horizon's calibrator placed at that horizon's level (:meth:`follow_level`), for the
+    missing ones.
     """
 
     calibrators: dict[int, IntervalCalibrator]
     rows: dict[int, int]
     missing: dict[int, str]
+    borrowed: dict[int, IntervalCalibrator] = field(default_factory=dict)
 
     def describe(self) -> dict[str, str]:
         """Per horizon (``"<h>m"``), in words: what its band was calibrated on, or why it has none."""
@@ -222,12 +226,31 @@ class HorizonBands:
         out.update({f"{m}m": why for m, why in self.missing.items()})
         return dict(sorted(out.items(), key=lambda kv: int(kv[0][:-1])))
 
+    def follow_level(
+        self, values: dict[int, np.ndarray], pinned: IntervalCalibrator | None = None
+    ) -> HorizonBands:
+        """Place each band's bins at the level of ``values`` (horizon -> clv_<h>m of the
+        customers about to be scored; :meth:`clv_engine.model.IntervalCalibrator.follow_level`).
+
+        A horizon without a band of its own borrows ``pinned`` (the pinned horizon's
+        calibrator), placed at its own level: its ratios, read at the place each customer's
+        clv_<h>m holds among clv_<h>m, not against the pinned forecasts' bins.
+        """
+        for months, calibrator in self.calibrators.items():
+            if months in values:
+                calibrator.follow_level(values[months])
+        if pinned is not None:
+            for months in self.missing:
+                if months in values:
+                    self.borrowed[months] = copy.copy(pinned).follow_level(values[months])
+        return self
+
     def interval(
         self, months: int, predicted: np.ndarray, p_active: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """(lower, upper) over ``months`` around ``predicted`` (clv_<h>m) with its p_active; None
         for a horizon without a band."""
-        calibrator = self.calibrators.get(months)
+        calibrator = self.calibrators.get(months) or self.borrowed.get(months)
         return None if calibrator is None else calibrator.interval(predicted, p_active)
 
 

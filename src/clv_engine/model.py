@@ -227,6 +227,8 @@ class IntervalCalibrator:
         # at least MIN_BIN_CUSTOMERS per bin (fewer bins on a small log).
         bins_wanted = max(1, min(self.n_bins, predicted.size // MIN_BIN_CUSTOMERS))
         self.edges_ = np.unique(np.quantile(predicted, np.linspace(0, 1, bins_wanted + 1)[1:-1]))
+        self.reference_mean_ = float(predicted.mean())
+        self.scale_ = 1.0
         bins = np.searchsorted(self.edges_, predicted, side="right")
         ratio = actual / predicted
         errors = None if level_log_errors is None else np.asarray(level_log_errors, dtype=float)
@@ -297,6 +299,25 @@ class IntervalCalibrator:
             )
         return np.asarray(table)
 
+    def follow_level(self, predicted: np.ndarray) -> IntervalCalibrator:
+        """Place the bins at the level of ``predicted`` (the customers about to be scored).
+
+        The bins were cut on out-of-sample forecasts at their own level; once the level is
+        set (a peak, growth) every forecast moves, and without this a customer would be
+        read against another bin's customers: at a peak most of the base fell in the top
+        bin, whose ratios are the narrowest (synthetic two-year log, 2023-08-31: 25% of its
+        three top deciles above the upper end). The edges are scaled by the ratio of the
+        mean forecasts, so a customer keeps their place in the distribution.
+        """
+        mean = float(np.mean(predicted)) if np.size(predicted) else 0.0
+        scale = mean / self.reference_mean_ if mean > 0 and self.reference_mean_ > 0 else 1.0
+        self.scale_ = float(f"{scale:.6g}")  # last-bit differences must not move an edge
+        return self
+
+    def _bins(self, predicted: np.ndarray) -> np.ndarray:
+        edges = self.edges_ * getattr(self, "scale_", 1.0)
+        return np.searchsorted(edges, np.maximum(predicted, 1e-9), side="right")
+
     def sure_buyers(self, p_buy: np.ndarray) -> np.ndarray:
         """Who gets the mixture band: a chance of buying nothing below the lower tail."""
         return (1 - np.asarray(p_buy, dtype=float)) < (1 - self.level) / 2
@@ -313,7 +334,7 @@ class IntervalCalibrator:
         with F_S the calibrated spend ratios of the bin. Their lower end is then positive.
         """
         predicted = np.asarray(predicted, dtype=float)
-        bins = np.searchsorted(self.edges_, np.maximum(predicted, 1e-9), side="right")
+        bins = self._bins(predicted)
         lower = np.minimum(predicted * self.lower_ratio_[bins], predicted)
         upper = np.maximum(predicted * self.upper_ratio_[bins], predicted)
         quantiles = getattr(self, "spend_quantiles_", None)
@@ -603,16 +624,21 @@ class CLVModel:
         target_total: float | None,
         note: str,
         level_log_errors: np.ndarray | None = None,
+        p_active_mean: float | None = None,
+        p_active_note: str = "BG/NBD's mean P(a purchase)",
     ) -> CLVModel:
         """Set the level for ``rows``, every customer about to be scored at their cutoff.
 
         ``target_total``: what the level model (:mod:`clv_engine.level`) says these
         customers will spend in total; the forecast is scaled to it (the trees keep the
-        shares), and p_active's log-odds are shifted so that its mean is BG/NBD's mean P(a
-        purchase in the horizon). None (``model.level = trees``, or no BTYD forecast) keeps
-        the trees' level. The intervals are recalibrated with ``level_log_errors``, the
-        level's errors at past origins. Sets ``level_`` (a factor of every forecast),
-        ``buy_shift_`` and ``level_note_`` (why), and returns the model.
+        shares), and p_active's log-odds are shifted so that its mean is ``p_active_mean``
+        (:class:`clv_engine.level.LevelPlan`: the expected share of buyers in the horizon,
+        ``p_active_note`` says whose; default BG/NBD's mean P(a purchase)). None
+        (``model.level = trees``, or no BTYD forecast) keeps the trees' level. The intervals
+        are recalibrated with ``level_log_errors``, the level's errors at past origins, and
+        their bins follow the level (:meth:`IntervalCalibrator.follow_level`). Sets
+        ``level_`` (a factor of every forecast), ``buy_shift_`` and ``level_note_`` (why),
+        and returns the model.
         """
         self.level_, self.buy_shift_ = 1.0, 0.0
         if level_log_errors is not None and np.size(level_log_errors):
@@ -620,27 +646,27 @@ class CLVModel:
         forecast = float(self.predict(rows).sum())
         if target_total is None or target_total <= 0 or forecast <= 0:
             self.level_note_ = f"the trees' level ({note})"
-            return self
-        self.level_ = target_total / forecast
-        buy = self._anchor_p_active(rows)
-        self.level_note_ = f"scaled x {self.level_:.4f} to {note}, over {rows.height:,} customers{buy}"
+        else:
+            self.level_ = target_total / forecast
+            buy = self._anchor_p_active(rows, p_active_mean, p_active_note)
+            self.level_note_ = f"scaled x {self.level_:.4f} to {note}, over {rows.height:,} customers{buy}"
+        self.intervals_.follow_level(self.predict(rows))
         return self
 
-    def _anchor_p_active(self, rows: pl.DataFrame) -> str:
-        """Shift p_active's log-odds so that its mean is BG/NBD's mean P(a purchase); says how."""
+    def _anchor_p_active(self, rows: pl.DataFrame, target: float | None, source: str) -> str:
+        """Shift p_active's log-odds so that its mean over the customers BG/NBD scores is
+        ``target`` (default: their mean BG/NBD P(a purchase)); says how."""
         chance = rows[BTYD_P_PURCHASE].fill_nan(None)
         if chance.null_count() == chance.len():
             return "; p_active as the classifier gives it (no BG/NBD P(a purchase))"
         known = chance.is_not_null().to_numpy()
-        target = float(chance.drop_nulls().mean())
+        if target is None:
+            target, source = float(chance.drop_nulls().mean()), "BG/NBD's mean P(a purchase)"
         shift = log_odds_shift_to_mean(self._p_buy(self.buy_model_, rows)[known], target)
         if shift is None:
             return "; p_active as the classifier gives it (no shift reaches that mean)"
         self.buy_shift_ = shift
-        return (
-            f", p_active's log-odds shifted by {self.buy_shift_:+.4f} to BG/NBD's mean P(a purchase) "
-            f"{target:.4f}"
-        )
+        return f", p_active's log-odds shifted by {self.buy_shift_:+.4f} to {source}, {target:.4f}"
 
     def shipped(self, catboost: np.ndarray, frame: pl.DataFrame) -> np.ndarray:
         """The shipped forecast from CatBoost's: itself or the stack (``model.ensemble``),

@@ -254,9 +254,13 @@ def _backtest_section(inputs: ReportInputs, level: float) -> str:
             pl.col("total_upper").alias("range to"),
             pl.when(pl.col("total_inside_range")).then(pl.lit("yes")).otherwise(pl.lit("no")).alias("inside"),
             pl.col("coverage").alias("customers inside intervals"),
+            pl.col("expected_buyers").alias("buyers expected"),
+            pl.col("buyers").alias("buyers"),
         ),
         {
             "customers scored": ",",
+            "buyers expected": ",.0f",
+            "buyers": ",",
             "actual total": inputs.money(),
             "forecast total": inputs.money(),
             "range from": inputs.money(),
@@ -278,7 +282,8 @@ customers.</p>
 <h3>At every backtest origin</h3>
 <p>The same replay at {inputs.origins.height} monthly forecast dates, so that every season the log
 allows is checked: the total against what was spent, whether it fell inside its {level:.0%}
-range, and the share of customers inside their intervals. Older dates are run on a seeded
+range, the share of customers inside their intervals, and how many customers were expected to
+buy (the sum of their chances of buying) against how many did. Older dates are run on a seeded
 sample of customers with a smaller model (their totals are the sample's; bias and coverage
 are what the sample measures).</p>
 {origins}
