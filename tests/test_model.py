@@ -221,6 +221,34 @@ def test_sure_buyers_get_a_positive_lower_end_and_the_band_still_covers():
     assert np.all(plain_lower == 0)
 
 
+def test_a_bin_that_bought_too_little_to_have_an_upper_tail_takes_the_mixture_at_a_peak():
+    # Calibrated in a season where 4% of customers bought: every bin's 90% upper ratio is 0
+    # (upper end = the forecast). At a peak each is 10 times as likely to buy; the upper end
+    # of "nothing with 1 - p, else the spend" then holds the buyers the forecast does not.
+    rng = np.random.default_rng(11)
+    n = 20_000
+    spend = rng.gamma(2.0, 30.0, n)
+
+    def season(chance):
+        bought = rng.random(n) < chance
+        return chance * spend, np.where(bought, spend * rng.gamma(1.5, 1 / 1.5, n), 0.0), bought
+
+    quiet_p = np.full(n, 0.04)
+    predicted, actual, bought = season(quiet_p)
+    cal = IntervalCalibrator(level=0.9, n_bins=10).fit(predicted, actual, p_buy=quiet_p, bought=bought)
+    assert np.all(cal.upper_ratio_ <= 1.0)
+    peak_p = np.full(n, 0.4)
+    peak_predicted, peak_actual, _ = season(peak_p)
+    lower, upper = cal.interval(peak_predicted, peak_p)
+    inside = (lower <= peak_actual) & (peak_actual <= upper)
+    assert 0.87 <= float(inside.mean()) <= 0.93
+    # the forecast as the upper end would have held only the non-buyers and the low spenders
+    assert float((peak_actual <= peak_predicted).mean()) < 0.86
+    # a chance below 1 - level puts no buyer in the upper tail: the upper end stays the forecast
+    _, low_chance_upper = cal.interval(peak_predicted, np.full(n, 0.08))
+    np.testing.assert_array_equal(low_chance_upper, peak_predicted)
+
+
 def test_at_a_peak_the_bins_follow_the_level():
     # Calibrated in a quiet season. Read against the bins of the quiet season's forecasts, a
     # customer whose forecast rises with the level lands in another bin, among customers
