@@ -216,7 +216,7 @@ class TrainingParams:
     spacing_months: int = field(default=3, metadata=_limits(1, 24))
     # At most this many customers (a seeded sample of those known at the newest cutoff)
     # give training rows: the model's cost grows with rows x cutoffs.
-    max_customers: int = field(default=200_000, metadata=_limits(100))
+    max_customers: int = field(default=35_000, metadata=_limits(100))
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ class WindowParams:
     """
 
     lookback_months: int | tuple[int, ...] = (3, 6, 9, 12, 18)
-    horizon_months: int | tuple[int, ...] = (3, 6, 12)
+    horizon_months: int | tuple[int, ...] = 6
     min_customers: int = field(default=100, metadata=_limits(1))
     min_share: float = field(default=0.05, metadata=_limits(0.0, 1.0))
     # The search trains a small model on at most this many customers per cutoff (seeded sample).
