@@ -234,6 +234,9 @@ class WindowParams:
     # The search trains a small model on at most this many customers per cutoff (seeded sample).
     search_max_customers: int = field(default=20_000, metadata=_limits(100))
     search_iterations: int = field(default=200, metadata=_limits(10, 5000))
+    # The small model's depth and learning rate (its other settings: ModelParams' defaults).
+    search_depth: int = field(default=4, metadata=_limits(1, 12))
+    search_learning_rate: float = field(default=0.1, metadata=_limits(0.001, 1.0))
     # Share of customers held out (from every cutoff) to score a pair, when no pair has two
     # training cutoffs to score it out of time (src/clv_engine/windows.py).
     holdout_share: float = field(default=0.3, metadata=_limits(0.05, 0.9))

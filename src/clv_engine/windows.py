@@ -256,7 +256,11 @@ def _evaluate_pair(
         return PairResult(**common, status="ineligible", reason=reason)
     names = feature_names(params.features)
     categorical = feature_names(params.features, kinds=("categorical",))
-    small = ModelParams(learning_rate=0.1, depth=4, thread_count=params.model.thread_count)
+    # Its own small settings (the windows section), not the model's: a model experiment does
+    # not rerun the search. Threads change the time, not the trees.
+    small = ModelParams(
+        learning_rate=w.search_learning_rate, depth=w.search_depth, thread_count=params.model.thread_count
+    )
     model = tweedie_regressor(train, names, categorical, small, params.seed, w.search_iterations)
     y, p = test["label_revenue"].to_numpy(), predict_catboost(model, test, names, categorical)
     gini, rho, dmape = (
