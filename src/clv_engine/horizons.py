@@ -250,7 +250,8 @@ class HorizonBands:
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """(lower, upper) over ``months`` around ``predicted`` (clv_<h>m) with its p_active; None
         for a horizon without a band."""
-        calibrator = self.calibrators.get(months) or self.borrowed.get(months)
+        # getattr: a bundle saved before bands were borrowed has none (a promoted champion).
+        calibrator = self.calibrators.get(months) or getattr(self, "borrowed", {}).get(months)
         return None if calibrator is None else calibrator.interval(predicted, p_active)
 
 
