@@ -140,16 +140,16 @@ def fit_forecast(
     model.total_band_ = (low / total, high / total) if total > 0 else (1.0, 1.0)
     model.total_band_note_ = range_note(plan.log_errors.size)
     model.total_band_origins_ = int(plan.log_errors.size)
+    months = params.score.horizons_months
     model.horizon_bands_ = fit_horizon_bands(
         train_rows,
         model.oos_,
-        params.score.horizons_months,
+        months,
         horizon_months,
         params.model.interval_level,
         params.model.interval_bins,
         plan.log_errors,
     )
-    months = params.score.horizons_months
     # Every band's bins at the level of the forecasts it will bound (model.IntervalCalibrator).
     model.horizon_bands_.follow_level(
         horizon_values(predicted, rows, rows["cutoff"].max(), months, horizon_months), model.intervals_

@@ -352,21 +352,27 @@ class IntervalCalibrator:
                 spend = predicted[s] / p[s]
                 low_at = (tail - (1 - p[s])) / p[s]
                 high_at = 1 - tail / p[s]
-                # The grid point at or below the lower level, at or above the upper one.
-                lo = np.clip(np.floor(low_at * SPEND_STEPS).astype(int), 0, SPEND_STEPS)
-                hi = np.clip(np.ceil(high_at * SPEND_STEPS).astype(int), 0, SPEND_STEPS)
-                lower[s] = np.minimum(spend * quantiles[b, lo], predicted[s])
-                upper[s] = np.maximum(spend * quantiles[b, hi], predicted[s])
+                lower[s] = np.minimum(_spend_end(quantiles, b, spend, low_at, upper=False), predicted[s])
+                upper[s] = np.maximum(_spend_end(quantiles, b, spend, high_at, upper=True), predicted[s])
             # A bin whose calibration season put no buyer in its upper tail (upper ratio <= 1:
             # fewer than 1 - level of it bought) says nothing about how high a buyer goes; in a
             # season where the customer's own chance of buying is higher, the mixture does.
             flat = np.flatnonzero(~sure & (self.upper_ratio_[bins] <= 1.0))
             if flat.size:
                 high_at = 1 - (1 - self.level) / p[flat]
-                hi = np.clip(np.ceil(high_at * SPEND_STEPS).astype(int), 0, SPEND_STEPS)
-                mixture = np.where(high_at > 0, predicted[flat] / p[flat] * quantiles[bins[flat], hi], 0.0)
-                upper[flat] = np.maximum(upper[flat], mixture)
+                end = _spend_end(quantiles, bins[flat], predicted[flat] / p[flat], high_at, upper=True)
+                upper[flat] = np.maximum(upper[flat], np.where(high_at > 0, end, 0.0))
         return np.maximum(lower, 0.0), upper
+
+
+def _spend_end(
+    quantiles: np.ndarray, bins: np.ndarray, spend: np.ndarray, at: np.ndarray, upper: bool
+) -> np.ndarray:
+    """``spend`` x its bin's calibrated spend ratio at quantile level ``at`` (a row of
+    ``quantiles`` per bin, on SPEND_GRID): the grid point at or above ``at`` for an upper
+    end, at or below it for a lower one."""
+    steps = np.ceil(at * SPEND_STEPS) if upper else np.floor(at * SPEND_STEPS)
+    return spend * quantiles[bins, np.clip(steps.astype(int), 0, SPEND_STEPS)]
 
 
 def stack_weights(model: np.ndarray, btyd: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
@@ -657,14 +663,15 @@ class CLVModel:
         self.level_, self.buy_shift_ = 1.0, 0.0
         if level_log_errors is not None and np.size(level_log_errors):
             self.intervals_ = self._calibrate_intervals(level_log_errors)
-        forecast = float(self.predict(rows).sum())
+        trees = self.predict(rows)  # at level 1: every forecast is this times level_
+        forecast = float(trees.sum())
         if target_total is None or target_total <= 0 or forecast <= 0:
             self.level_note_ = f"the trees' level ({note})"
         else:
             self.level_ = target_total / forecast
             buy = self._anchor_p_active(rows, p_active_mean, p_active_note)
             self.level_note_ = f"scaled x {self.level_:.4f} to {note}, over {rows.height:,} customers{buy}"
-        self.intervals_.follow_level(self.predict(rows))
+        self.intervals_.follow_level(trees * self.level_)
         return self
 
     def _anchor_p_active(self, rows: pl.DataFrame, target: float | None, source: str) -> str:
