@@ -6,6 +6,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clv_engine import ingest
 from clv_engine.ingest import validate_log
 from clv_engine.params import IngestParams
 
@@ -36,3 +37,54 @@ def test_counts_reconcile(rows, duplicates):
     assert result.quarantine["row_number"].n_unique() == result.quarantine.height
     assert result.transactions["revenue"].is_finite().all()
     assert result.transactions["customer_id"].str.strip_chars().eq(result.transactions["customer_id"]).all()
+
+
+iso_dates = st.sampled_from(
+    [
+        "1997-01-01",
+        " 1997-1-2 ",
+        "1997-02-30",
+        "1998-06-30T10:00:00Z",
+        "1998-06-30 23:30:00+05:00",
+        "1998-06-30t01:15",
+        "1998-06-30 10:00:00.123",
+        "1998-06-30Z",
+        "",
+        "nope",
+        "01/02/1997",
+        None,
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(iso_dates, min_size=1, max_size=40), tz=st.sampled_from(["UTC", "America/New_York"]))
+def test_plain_dates_first_parses_every_iso_form_as_the_full_rule(values, tz):
+    # _dates parses plain YYYY-MM-DD first and sends only the rest through every ISO form.
+    raw = pl.DataFrame({"order_date": values}, schema={"order_date": pl.String})
+    params = IngestParams(timezone=tz)
+    full = raw.select(ingest._date_expr(raw, "order_date", params)).to_series()
+    assert ingest._dates(raw, "order_date", params).equals(full)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B", "", None]),
+            st.sampled_from(["1", "1.0", None]),
+            st.sampled_from(["x", "y"]),
+        ),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_repeats_by_hash_are_the_field_by_field_repeats(rows):
+    raw = pl.DataFrame(rows, schema={"a": pl.String, "b": pl.String, "c": pl.String}, orient="row")
+    exact = raw.select(~pl.struct("a", "b", "c").is_first_distinct()).to_series()
+    assert ingest._repeats(raw, ["a", "b", "c"]).equals(exact)
+    # Other types are compared field by field.
+    typed = raw.with_columns(pl.col("b").cast(pl.Float64))
+    assert ingest._repeats(typed, ["a", "b", "c"]).equals(
+        typed.select(~pl.struct("a", "b", "c").is_first_distinct()).to_series()
+    )
