@@ -78,3 +78,33 @@ def test_rolling_backtest_reports_every_origin():
     assert table.filter(table["cutoff"] == dt.date(2022, 9, 30))["actual_total"][0] == pytest.approx(
         float(rolling.newest.predictions["actual"].sum()), abs=0.01
     )
+
+
+def test_older_origins_in_worker_processes_give_the_same_results_as_one_after_the_other():
+    from clv_engine.evaluation import rolling_backtest
+
+    # A log that starts late enough that the oldest origin has no history to backtest on.
+    log = generate_transactions(
+        SynthConfig(n_transactions=6_000, seed=9, start=dt.date(2021, 11, 1), end=dt.date(2022, 12, 31))
+    )
+    raw = {
+        "model": {"iterations": 40, "learning_rate": 0.1, "early_stopping_rounds": 10},
+        "windows": {"lookback_months": 3, "horizon_months": 3},
+        "training": {"n_cutoffs": 2, "spacing_months": 1},
+        "evaluate": {"older_max_customers": 300},
+    }
+    orders = build_orders(log)
+    runs = {
+        jobs: rolling_backtest(
+            orders,
+            dt.date(2022, 12, 31),
+            parse_params(raw | {"evaluate": {**raw["evaluate"], "jobs": jobs}}),
+            3,
+            8,
+        )
+        for jobs in (1, 2)
+    }
+    one, two = runs[1], runs[2]
+    assert one.origins.height >= 3 and one.skipped, "the log should realise some origins and not all"
+    assert one.origins.equals(two.origins)
+    assert one.skipped == two.skipped and one.summary == two.summary and one.horizons == two.horizons

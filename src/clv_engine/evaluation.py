@@ -22,8 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import joblib
 import numpy as np
 import polars as pl
+from joblib.externals.loky import get_reusable_executor
 
 from . import metrics
 from .baselines import BTYD_COLUMNS, BTYD_P_PURCHASE, last_period_revenue, naive_spend_rate
@@ -306,27 +308,38 @@ def rolling_backtest(
         params, model=dataclasses.replace(params.model, iterations=max(newest.model.trees_, 50))
     )
     limit = params.evaluate.older_max_customers
-    runs: list[tuple[BacktestResult, bool]] = [(newest, False)]  # (result, on a customer sample)
-    skipped: list[str] = []
+    tasks = []
     for k in range(1, n_origins):
         cutoff = cutoff_before(add_months(as_of, -k), horizon_months)
         sample = sample_customers(orders, cutoff, limit, params.seed)
         subset = orders if sample is None else orders.filter(pl.col("customer_id").is_in(sample.implode()))
-        try:
-            result = backtest(
-                subset,
-                as_of,
-                older,
-                horizon_months,
-                progress,
-                cutoff=cutoff,
-                lookback_months=newest.lookback_months,
-                level_history_=history,
+        tasks.append((subset, cutoff, sample is not None))
+    runs: list[tuple[BacktestResult, bool]] = [(newest, False)]  # (result, on a customer sample)
+    skipped: list[str] = []
+
+    shared = (as_of, older, horizon_months, progress)
+    lookback = newest.lookback_months
+    jobs = min(params.evaluate.jobs, len(tasks))
+    results: list[BacktestResult | str] = []
+    if jobs > 1:
+        # Each origin in a worker process: the same function of the same inputs, so the
+        # same results as one after the other (tests/test_evaluation.py).
+        with joblib.parallel_config(backend="loky", n_jobs=jobs):
+            results = joblib.Parallel()(
+                joblib.delayed(_older_origin)(s, *shared, c, lookback, history) for s, c, _ in tasks
             )
-            runs.append((result, sample is not None))
-        except DataRangeError as exc:
-            skipped.append(f"{cutoff}: {exc}")
+        # The workers end with the backtest, so the stage's peak memory counts theirs.
+        get_reusable_executor().shutdown(wait=True)
+    else:
+        for subset, cutoff, _ in tasks:
+            results.append(_older_origin(subset, *shared, cutoff, lookback, history))
+            if isinstance(results[-1], str):
+                break  # older origins have even less history
+    for result, (_, _, on_sample) in zip(results, tasks, strict=False):
+        if isinstance(result, str):
+            skipped.append(result)
             break  # older origins have even less history
+        runs.append((result, on_sample))
     months = params.score.horizons_months
     table = pl.DataFrame([origin_row(r, on_sample, months) for r, on_sample in runs]).sort("cutoff")
     horizons: dict[str, Any] = {}
@@ -342,6 +355,33 @@ def rolling_backtest(
             }
     missing = [m for m in months if f"{m}m" not in horizons]
     return RollingResult(newest, table, skipped, _rolling_summary(table), horizons, missing)
+
+
+def _older_origin(
+    orders: pl.DataFrame,
+    as_of: dt.date,
+    params: Params,
+    horizon_months: int,
+    progress: Callable[[str], None],
+    cutoff: dt.date,
+    lookback_months: int,
+    history: pl.DataFrame,
+) -> BacktestResult | str:
+    """:func:`backtest` at an older origin of :func:`rolling_backtest`, or why the log
+    cannot be backtested there (``"cutoff: reason"``)."""
+    try:
+        return backtest(
+            orders,
+            as_of,
+            params,
+            horizon_months,
+            progress,
+            cutoff=cutoff,
+            lookback_months=lookback_months,
+            level_history_=history,
+        )
+    except DataRangeError as exc:
+        return f"{cutoff}: {exc}"
 
 
 def no_backtest_reason(orders: pl.DataFrame, as_of: dt.date, params: Params, horizon_months: int) -> str:

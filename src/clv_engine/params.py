@@ -310,6 +310,9 @@ class EvaluateParams:
     # known at the origin, with at most the newest origin's trees: they are there for bias,
     # coverage and the range of the total, which a sample measures.
     older_max_customers: int = field(default=25_000, metadata=_limits(100))
+    # Older origins backtested at once, each in a worker process (1: one after the other in
+    # the stage's own process). Every origin's result is the same either way.
+    jobs: int = field(default=2, metadata=_limits(1, 64))
 
 
 @dataclass(frozen=True)
