@@ -3,8 +3,9 @@
 A stage script is ``run_stage("ingest", add_arguments, main)``: ``main`` gets the parsed
 arguments and returns a one-line summary. Progress and the summary (with the duration)
 go to stderr so that stdout stays free; the summary line gives the duration and the
-largest peak resident memory of its process and the worker processes it ended; a :class:`~clv_engine.errors.UserError` ends
-the stage with its message and exit status 2, and no traceback.
+largest peak resident memory of its process and the worker processes it ended; a
+:class:`~clv_engine.errors.UserError` ends the stage with its message and exit status 2,
+and no traceback.
 """
 
 from __future__ import annotations
