@@ -22,10 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import joblib
 import numpy as np
 import polars as pl
-from joblib.externals.loky import get_reusable_executor
+from joblib.externals.loky import ProcessPoolExecutor
 
 from . import metrics
 from .baselines import BTYD_COLUMNS, BTYD_P_PURCHASE, last_period_revenue, naive_spend_rate
@@ -323,13 +322,11 @@ def rolling_backtest(
     results: list[BacktestResult | str] = []
     if jobs > 1:
         # Each origin in a worker process: the same function of the same inputs, so the
-        # same results as one after the other (tests/test_evaluation.py).
-        with joblib.parallel_config(backend="loky", n_jobs=jobs):
-            results = joblib.Parallel()(
-                joblib.delayed(_older_origin)(s, *shared, c, lookback, history) for s, c, _ in tasks
-            )
-        # The workers end with the backtest, so the stage's peak memory counts theirs.
-        get_reusable_executor().shutdown(wait=True)
+        # same results as one after the other (tests/test_evaluation.py). The workers end
+        # with the pool, so the stage's peak memory counts theirs.
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_older_origin, s, *shared, c, lookback, history) for s, c, _ in tasks]
+            results = [future.result() for future in futures]
     else:
         for subset, cutoff, _ in tasks:
             results.append(_older_origin(subset, *shared, cutoff, lookback, history))
