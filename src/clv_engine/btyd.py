@@ -113,6 +113,18 @@ class GammaGammaFit:
         return (self.gamma + m * x) * self.p / (self.p * x + self.q - 1)
 
 
+#: The distinct repeat counts of a fit's rows and where each row's count is among them.
+_ByX = tuple[np.ndarray, np.ndarray]
+
+
+def _by_x(x: np.ndarray) -> _ByX:
+    """Rows grouped by their repeat count x, so that a special function of x (gammaln,
+    betaln, digamma) is evaluated once per distinct count (tens) rather than once per row
+    (up to a million): the same values, elementwise, at a fraction of the cost (a fit on the
+    10M-row log's 915,000 customers: 3.2 s -> 0.5 s)."""
+    return np.unique(x, return_inverse=True)
+
+
 def _bg_log_likelihood(params: np.ndarray, x, t_x, T, by_x: _ByX | None = None) -> np.ndarray:
     r, alpha, a, b = params
     xs, at = by_x or (x, ...)
@@ -127,19 +139,6 @@ def _bg_log_likelihood(params: np.ndarray, x, t_x, T, by_x: _ByX | None = None) 
             -np.inf,
         )
     return a1 + np.logaddexp(a2, a3)
-
-
-#: The distinct repeat counts of a fit's rows and where each row's count is among them.
-_ByX = tuple[np.ndarray, np.ndarray]
-
-
-def _by_x(x: np.ndarray) -> _ByX:
-    """Rows grouped by their repeat count x, so that a special function of x (gammaln,
-    betaln, digamma) is evaluated once per distinct count (tens) rather than once per row
-    (up to a million): the same values, elementwise, at a fraction of the cost (a fit on the
-    10M-row log's 915,000 customers: 3.2 s -> 0.5 s)."""
-    distinct, at = np.unique(x, return_inverse=True)
-    return distinct, at
 
 
 def _unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:

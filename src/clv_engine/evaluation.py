@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -307,32 +307,39 @@ def rolling_backtest(
         params, model=dataclasses.replace(params.model, iterations=max(newest.model.trees_, 50))
     )
     limit = params.evaluate.older_max_customers
-    tasks = []
-    for k in range(1, n_origins):
-        cutoff = cutoff_before(add_months(as_of, -k), horizon_months)
-        sample = sample_customers(orders, cutoff, limit, params.seed)
-        subset = orders if sample is None else orders.filter(pl.col("customer_id").is_in(sample.implode()))
-        tasks.append((subset, cutoff, sample is not None))
-    runs: list[tuple[BacktestResult, bool]] = [(newest, False)]  # (result, on a customer sample)
-    skipped: list[str] = []
+
+    def origins() -> Iterator[tuple[pl.DataFrame, dt.date, bool]]:
+        """(the orders of its customers, cutoff, on a sample) per older origin, newest first."""
+        for k in range(1, n_origins):
+            cutoff = cutoff_before(add_months(as_of, -k), horizon_months)
+            sample = sample_customers(orders, cutoff, limit, params.seed)
+            subset = (
+                orders if sample is None else orders.filter(pl.col("customer_id").is_in(sample.implode()))
+            )
+            yield subset, cutoff, sample is not None
 
     shared = (as_of, older, horizon_months, progress)
     lookback = newest.lookback_months
-    jobs = min(params.evaluate.jobs, len(tasks))
-    results: list[BacktestResult | str] = []
+    jobs = min(params.evaluate.jobs, n_origins - 1)
+    results: Iterable[tuple[BacktestResult | str, bool]]
     if jobs > 1:
         # Each origin in a worker process: the same function of the same inputs, so the
         # same results as one after the other (tests/test_evaluation.py). The workers end
         # with the pool, so the stage's peak memory counts theirs.
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_older_origin, s, *shared, c, lookback, history) for s, c, _ in tasks]
-            results = [future.result() for future in futures]
+            futures = [
+                (pool.submit(_older_origin, s, *shared, c, lookback, history), on_sample)
+                for s, c, on_sample in origins()
+            ]
+            results = [(future.result(), on_sample) for future, on_sample in futures]
     else:
-        for subset, cutoff, _ in tasks:
-            results.append(_older_origin(subset, *shared, cutoff, lookback, history))
-            if isinstance(results[-1], str):
-                break  # older origins have even less history
-    for result, (_, _, on_sample) in zip(results, tasks, strict=False):
+        # One after the other, lazily: none is run past the first the log is too short for.
+        results = (
+            (_older_origin(s, *shared, c, lookback, history), on_sample) for s, c, on_sample in origins()
+        )
+    runs: list[tuple[BacktestResult, bool]] = [(newest, False)]  # (result, on a customer sample)
+    skipped: list[str] = []
+    for result, on_sample in results:
         if isinstance(result, str):
             skipped.append(result)
             break  # older origins have even less history
