@@ -69,7 +69,7 @@ def main(args: argparse.Namespace) -> str:
 
 
 def _card(described: dict) -> dict:
-    return {"sha256": described["sha256"], "trained_as_of": described["trained_as_of"]}
+    return {k: described[k] for k in ("sha256", "trained_as_of", "update") if k in described}
 
 
 def _compare(args: argparse.Namespace, params, champion: dict, horizon: int) -> tuple[pl.DataFrame, str]:
@@ -103,9 +103,15 @@ def _compare(args: argparse.Namespace, params, champion: dict, horizon: int) -> 
             f"no comparison yet: no backtest origin lies on or after the champion's date ({trained}); "
             f"its first forecast ends on {ends}, and until a log reaches that day only drift can be judged"
         )
+    warm = (
+        "; the challenger itself continues the champion's trees (model.update: warm), and its recipe is "
+        "replayed here as a full fit at every origin"
+        if params.model.update == "warm"
+        else ""
+    )
     return table, (
         f"{table.height} origin(s) from {table['cutoff'].min()} to {table['cutoff'].max()}: the frozen "
-        "champion and the challenger's recipe refitted at each origin, on the same customers"
+        f"champion and the challenger's recipe refitted at each origin, on the same customers{warm}"
     )
 
 

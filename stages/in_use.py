@@ -46,6 +46,8 @@ def _describe(bundle: Path) -> dict:
         "sha256": fingerprint(bundle),
         "trained_as_of": content["as_of"],
         "horizon_months": content["horizon_months"],
+        # model.update: fitted from scratch, or the champion's trees continued (train stage).
+        "update": content.get("update", "full: fitted from scratch"),
     }
 
 

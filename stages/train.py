@@ -2,14 +2,16 @@
 
 import argparse
 import dataclasses
+from pathlib import Path
 
 import joblib
 import numpy as np
 import polars as pl
 
 from clv_engine import metrics
-from clv_engine.evaluation import fit_forecast, model_features
+from clv_engine.evaluation import fit_forecast, model_features, warm_start
 from clv_engine.fallback import BaselineForecaster
+from clv_engine.governance import champion_files
 from clv_engine.io import atomic_path, read_json, write_json
 from clv_engine.params import load_params
 from clv_engine.provenance import fingerprint, versions
@@ -27,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context", required=True, help="features stage: the scoring context (joblib)")
     parser.add_argument("--bundle", required=True, help="the model bundle (joblib, one file)")
     parser.add_argument("--metadata", required=True, help="model_metadata.json")
+    parser.add_argument(
+        "--champion", required=True, help="the champion's folder: model.update warm continues it"
+    )
 
 
 def main(args: argparse.Namespace) -> str:
@@ -41,6 +46,8 @@ def main(args: argparse.Namespace) -> str:
     progress(f"fitting the CLV model ({params.model.objective}) on {training.height:,} rows")
     history = pl.read_parquet(args.level_history)
     context = joblib.load(args.context)  # the scoring context: its season is the level's too
+    start, update = warm_start(_champion(args.champion, params.model.update), training, params)
+    progress(f"update: {update}")
     forecast = fit_forecast(
         training,
         scoring,
@@ -50,6 +57,7 @@ def main(args: argparse.Namespace) -> str:
         progress,
         history,
         context.season,
+        start,
     )
     model = forecast.model
     progress(f"{model.validation_}; {model.trees_} trees (revenue), {model.trees_buy_} (p_active)")
@@ -72,6 +80,7 @@ def main(args: argparse.Namespace) -> str:
         "scoring": context,
         # The context file's sha256: the score stage uses the features stage's rows when it matches.
         "scoring_sha256": fingerprint(args.context),
+        "update": update,
         "versions": versions(),
     }
     with atomic_path(args.bundle) as tmp:
@@ -91,6 +100,8 @@ def main(args: argparse.Namespace) -> str:
         },
         "validation": {"method": model.validation_, "out_of_sample": validation},
         "trees": {"revenue": model.trees_, "p_active": model.trees_buy_},
+        # model.update: how the trees were made (warm: the champion's, continued by the trees above).
+        "update": {"method": update.split(":")[0], "note": update, "continued_trees": model.start_trees_},
         # model.level: the factor of every forecast, the shift of p_active's log-odds, and why
         # (1 and 0: the trees' level).
         "level": {
@@ -120,6 +131,12 @@ def main(args: argparse.Namespace) -> str:
     write_json(metadata, args.metadata)
     gini = validation["normalized_gini"]
     return f"model bundle with {len(names)} features; out-of-sample normalized Gini {gini:.3f}"
+
+
+def _champion(folder: str, update: str):
+    """The promoted champion's model when ``model.update`` is warm and one was promoted, else None."""
+    files = champion_files(Path(folder)) if update == "warm" else None
+    return None if files is None else joblib.load(files[0])["model"]
 
 
 def _fallback(args, params, features_report, scoring, names) -> str:
@@ -158,6 +175,11 @@ def _fallback(args, params, features_report, scoring, names) -> str:
             "training_data": {"rows": 0, "cutoffs": [], "sha256": fingerprint(args.training)},
             "validation": {"method": model.validation_, "out_of_sample": None},
             "trees": {"revenue": 0, "p_active": 0},
+            "update": {
+                "method": "none",
+                "note": "no trees: the BG/NBD + Gamma-Gamma fallback",
+                "continued_trees": {"revenue": 0, "p_active": 0},
+            },
             "level": {
                 "factor": 1.0,
                 "method": "fallback",

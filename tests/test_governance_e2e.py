@@ -55,7 +55,11 @@ def test_promote_then_score_new_data_with_the_champion(tmp_path):
     governance = _read(project, "governance.json")
     latest = project / "data" / "model" / "model_bundle.joblib"
     assert governance["scored_with"] == "latest" and governance["champion"] is None
-    assert governance["challenger"] == {"sha256": fingerprint(latest), "trained_as_of": CHAMPION_DATE}
+    assert governance["challenger"] == {
+        "sha256": fingerprint(latest),
+        "trained_as_of": CHAMPION_DATE,
+        "update": "full: fitted from scratch (model.update: full)",
+    }
     assert "no model has been promoted" in governance["reasons"][0]
     before = (project / "data" / "outputs" / "clv_predictions.csv").read_bytes()
 
@@ -115,6 +119,17 @@ def test_promote_then_score_new_data_with_the_champion(tmp_path):
     # The headline is today's forecast, with the champion's own level and range notes.
     assert "Forecast made on 2023-12-30" in report
     assert metadata["level"]["set_by"].split(" (")[0] in report
+
+    # model.update: warm: the challenger continues the champion's trees on the new rows.
+    _set_params(project, {"model": {"update": "warm"}})
+    dvc(project, "repro")
+    warm = _read(project, "model_metadata.json")
+    assert warm["update"]["method"] == "warm" and warm["update"]["continued_trees"] == metadata["trees"]
+    assert warm["update"]["note"].startswith("warm: the champion's trees (newest training cutoff")
+    governance = _read(project, "governance.json")
+    assert governance["challenger"]["update"] == warm["update"]["note"]
+    assert "replayed here as a full fit" in governance["comparison"]["note"]
+    assert _read(project, "model_in_use.json")["champion"]["sha256"] == sha  # the champion still scores
 
     # Promoting needs an up-to-date pipeline; then the challenger replaces the champion.
     _set_params(project, {"governance": {"min_gini_gain": 0.02}})  # governance.json is stale

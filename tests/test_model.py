@@ -6,10 +6,12 @@ import pickle
 import numpy as np
 import polars as pl
 import pytest
+from catboost import Pool
 
 from clv_engine.dataset import build_dataset, customer_rows
-from clv_engine.evaluation import fit_clv
-from clv_engine.model import IntervalCalibrator, stack_weights
+from clv_engine.evaluation import fit_clv, warm_start
+from clv_engine.fallback import BaselineForecaster
+from clv_engine.model import IntervalCalibrator, fit_catboost, stack_weights
 from clv_engine.orders import build_orders
 from clv_engine.params import parse_params
 from clv_engine.synth import SynthConfig, generate_transactions
@@ -283,3 +285,79 @@ def test_at_a_peak_the_bins_follow_the_level():
     assert cal.scale_ == pytest.approx(peak_predicted.mean() / quiet_predicted.mean(), rel=1e-6)
     lower, upper = cal.interval(peak_predicted, peak_p)
     assert 0.88 <= float(((lower <= peak_actual) & (peak_actual <= upper)).mean()) <= 0.93
+
+
+def test_a_continued_catboost_model_is_its_start_plus_the_trees_fitted_on_its_predictions():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(1_500, 4))
+    offset = 0.2 * rng.normal(size=x.shape[0])
+    y = np.exp(0.6 * x[:, 0] + offset) * rng.gamma(1.0, 1.0, x.shape[0])
+    params = _params().model
+    loss = "Tweedie:variance_power=1.5"
+    start = fit_catboost("regressor", loss, Pool(x, y, baseline=offset), params, 1, 40)
+    first = start.predict(Pool(x, baseline=offset), prediction_type="RawFormulaVal")
+
+    def continued():
+        return fit_catboost("regressor", loss, Pool(x, y, baseline=offset), params, 1, 25, start=start)
+
+    merged = continued()
+    added = fit_catboost("regressor", loss, Pool(x, y, baseline=first), params, 1, 25)
+    assert merged.tree_count_ == start.tree_count_ + added.tree_count_ == 65
+    # predict gives revenue (the loss is kept): exp(offset + start's trees + the added trees)
+    by_hand = np.exp(first + added.predict(Pool(x), prediction_type="RawFormulaVal"))
+    assert np.allclose(merged.predict(Pool(x, baseline=offset)), by_hand, rtol=1e-9)
+    assert pickle.dumps(merged) == pickle.dumps(continued())  # no guid, no time: the same bytes
+    # a classifier continues on the log-odds scale
+    bought = (y > 1).astype(int)
+    clf = fit_catboost("classifier", "Logloss", Pool(x, bought), params, 1, 30)
+    more = fit_catboost("classifier", "Logloss", Pool(x, bought), params, 1, 20, start=clf)
+    p = more.predict_proba(Pool(x))[:, 1]
+    assert more.tree_count_ == 50 and np.all((p > 0) & (p < 1))
+    assert np.log(p / (1 - p)).std() > clf.predict(Pool(x), prediction_type="RawFormulaVal").std()
+
+
+@pytest.mark.parametrize("objective", ["tweedie", "two_part"])
+def test_warm_fit_continues_every_part_of_the_start_and_counts_only_the_added_trees(small_problem, objective):
+    orders, as_of, cutoffs = small_problem
+    params = _params(objective=objective)
+    older = build_dataset(orders, cutoffs[1:], 6, 3, params.features, params.lifecycle, params.labels)
+    newer = build_dataset(orders, cutoffs[:-1], 6, 3, params.features, params.lifecycle, params.labels)
+    champion = fit_clv(older, params)
+    warm = fit_clv(newer, params, start=champion)
+    value = (lambda m: m[1]) if objective == "two_part" else (lambda m: m)
+    assert warm.start_trees_ == {
+        "revenue": value(champion.value_model_).tree_count_,
+        "p_active": champion.buy_model_.tree_count_,
+    }
+    assert value(warm.value_model_).tree_count_ == warm.start_trees_["revenue"] + warm.trees_
+    assert warm.buy_model_.tree_count_ == warm.start_trees_["p_active"] + warm.trees_buy_
+    if objective == "two_part":
+        assert warm.value_model_[0].tree_count_ == champion.value_model_[0].tree_count_ + warm.trees_
+    rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
+    predicted = warm.predict(rows)
+    assert np.all(np.isfinite(predicted)) and not np.allclose(predicted, champion.predict(rows))
+    assert not hasattr(warm, "_start")  # the bundle does not carry the champion a second time
+    assert fit_clv(newer, params).start_trees_ == {"revenue": 0, "p_active": 0}
+
+
+def test_warm_start_says_when_the_champion_can_be_continued(small_problem):
+    orders, _, cutoffs = small_problem
+    warm = _params(update="warm")
+    older = build_dataset(orders, cutoffs[1:], 6, 3, warm.features, warm.lifecycle, warm.labels)
+    newer = build_dataset(orders, cutoffs[:-1], 6, 3, warm.features, warm.lifecycle, warm.labels)
+    champion = fit_clv(older, warm)
+    start, note = warm_start(champion, newer, warm)
+    assert start is champion and note.startswith(
+        f"warm: the champion's trees (newest training cutoff {cutoffs[1]})"
+    )
+    full = {
+        "model.update: full": (champion, newer, _params()),
+        "no champion was promoted": (None, newer, warm),
+        "fallback, which has no trees": (BaselineForecaster([], warm.model, 91, "short"), newer, warm),
+        "other features": (champion, newer, _params(update="warm", use_btyd_features=False)),
+        "objective, baseline and variance power": (champion, newer, _params(update="warm", baseline="none")),
+        f"no training cutoff newer than the champion's newest ({cutoffs[1]})": (champion, older, warm),
+    }
+    for reason, (model, data, params) in full.items():
+        start, note = warm_start(model, data, params)
+        assert start is None and note.startswith("full: ") and reason in note, note

@@ -59,6 +59,7 @@ __all__ = [
     "no_backtest_reason",
     "range_note",
     "rolling_backtest",
+    "warm_start",
 ]
 
 #: Stable keys of the approaches in reports/metrics.json.
@@ -73,10 +74,48 @@ def model_features(params: Params) -> tuple[list[str], list[str]]:
     return names, feature_names(params.features, kinds=("categorical",))
 
 
-def fit_clv(dataset: pl.DataFrame, params: Params, progress: Callable[[str], None] | None = None) -> CLVModel:
-    """The CLV model on stacked training rows (see :mod:`clv_engine.model`)."""
+def fit_clv(
+    dataset: pl.DataFrame,
+    params: Params,
+    progress: Callable[[str], None] | None = None,
+    start: CLVModel | None = None,
+) -> CLVModel:
+    """The CLV model on stacked training rows (see :mod:`clv_engine.model`); ``start``: a
+    model to continue (:func:`warm_start`), else a fit from scratch."""
     names, categorical = model_features(params)
-    return CLVModel(names, categorical, params.model, params.seed).fit(dataset, progress)
+    return CLVModel(names, categorical, params.model, params.seed).fit(dataset, progress, start)
+
+
+def warm_start(champion: object, dataset: pl.DataFrame, params: Params) -> tuple[CLVModel | None, str]:
+    """(the model ``model.update: warm`` continues, or None for a full fit; why, in words).
+
+    ``champion``: the promoted model (its bundle's ``model``) or None. It is continued
+    only when it can be: a trained CLV model (not the BG/NBD fallback) with this run's
+    features and loss, trained on cutoffs older than the newest of ``dataset``.
+    """
+    p = params.model
+    if p.update != "warm":
+        return None, "full: fitted from scratch (model.update: full)"
+    if champion is None:
+        return None, "full: model.update is warm but no champion was promoted yet"
+    if not isinstance(champion, CLVModel):
+        return None, "full: the champion is the BG/NBD + Gamma-Gamma fallback, which has no trees to continue"
+    names, categorical = model_features(params)
+    if champion.features != names or champion.categorical != categorical:
+        return None, "full: the champion was trained on other features than this run's"
+    mine = (p.objective, p.baseline, p.tweedie_variance_power)
+    theirs = (champion.params.objective, champion.params.baseline, champion.params.tweedie_variance_power)
+    if mine != theirs:
+        return None, (
+            f"full: the champion's objective, baseline and variance power {theirs} are not this run's {mine}"
+        )
+    newest, trained = dataset["cutoff"].max(), max(champion.cutoffs_)
+    if newest <= trained:
+        return None, f"full: no training cutoff newer than the champion's newest ({trained})"
+    return champion, (
+        f"warm: the champion's trees (newest training cutoff {trained}) continued on the "
+        f"cutoffs up to {newest}"
+    )
 
 
 @dataclass(frozen=True)
@@ -116,16 +155,18 @@ def fit_forecast(
     progress: Callable[[str], None] | None = None,
     history: pl.DataFrame | None = None,
     season: SeasonFit | None = None,
+    start: CLVModel | None = None,
 ) -> Forecast:
     """Train, set the level, score and bound: the one forecast path (module docstring).
 
     ``rows``: every customer at the cutoff (the customer table with its BTYD columns);
     ``orders``: the log (nothing after the cutoff is read); ``history``: a
     :func:`clv_engine.level.level_history` computed once for several origins; ``season``:
-    the log's season at the cutoff (:class:`clv_engine.scoring.ScoringContext`), else fitted.
+    the log's season at the cutoff (:class:`clv_engine.scoring.ScoringContext`), else fitted;
+    ``start``: the model to continue (:func:`warm_start`).
     """
     say = progress or (lambda _msg: None)
-    model = fit_clv(train_rows, params, progress)
+    model = fit_clv(train_rows, params, progress, start)
     plan = plan_level(
         orders, rows, horizon_months, params.model.level, params.lifecycle, history, params.seed, season
     )
@@ -183,11 +224,14 @@ def backtest(
     cutoff: dt.date | None = None,
     lookback_months: int | None = None,
     level_history_: pl.DataFrame | None = None,
+    start: CLVModel | None = None,
 ) -> BacktestResult:
     """Replay the production path at ``cutoff`` (default ``as_of - horizon_months``).
 
     ``lookback_months`` skips the window search; ``level_history_`` is a level history
-    computed once for several origins (:func:`rolling_backtest`).
+    computed once for several origins (:func:`rolling_backtest`); ``start``: a model
+    trained before ``cutoff`` to continue instead of fitting from scratch (``model.update:
+    warm``, replayed in experiments/warm_update.py).
     """
     cutoff = cutoff or cutoff_before(as_of, horizon_months)
     end = add_months(cutoff, horizon_months)
@@ -216,7 +260,7 @@ def backtest(
     # The scoring rows as the features stage builds them at as_of (clv_engine.scoring).
     rows, context = build_scoring(history, cutoff, lookback, horizon_months, params)
     forecast = fit_forecast(
-        train.rows, rows, history, horizon_months, params, progress, level_history_, context.season
+        train.rows, rows, history, horizon_months, params, progress, level_history_, context.season, start
     )
     months = curve_months(params.score.horizons_months, horizon_months)
     # The textbook baseline over each horizon: BG/NBD in calendar time, as at the pinned one.

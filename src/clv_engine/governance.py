@@ -39,6 +39,7 @@ __all__ = [
     "TRAINING",
     "ChampionError",
     "InUse",
+    "champion_files",
     "compare_at_origins",
     "model_in_use",
     "recommend",
@@ -68,11 +69,22 @@ def model_in_use(
     champion_dir: Path, latest_bundle: Path, latest_training: Path, latest_metadata: Path
 ) -> InUse:
     """The champion when one was promoted (its three files present), else the latest model."""
+    files = champion_files(champion_dir)
+    if files is None:
+        return InUse("latest", latest_bundle, latest_training, latest_metadata)
+    return InUse("champion", *files)
+
+
+def champion_files(champion_dir: Path) -> tuple[Path, Path, Path] | None:
+    """The champion's bundle, training rows and metadata; None when none was promoted.
+
+    Raises :class:`ChampionError` when one was promoted but a file is not in the workspace.
+    """
     files = (champion_dir / BUNDLE, champion_dir / TRAINING, champion_dir / METADATA)
     present = [p for p in files if p.is_file()]
     pointers = [p for p in files if Path(f"{p}.dvc").is_file()]
     if not present and not pointers:
-        return InUse("latest", latest_bundle, latest_training, latest_metadata)
+        return None
     missing = [p for p in files if not p.is_file()]
     if missing:
         names = ", ".join(map(str, missing))
@@ -82,7 +94,7 @@ def model_in_use(
             f"pushed it to, or `dvc checkout {champion_dir}` where it is in the cache; to score with "
             f"the latest model instead, remove the folder's files and their .dvc files"
         )
-    return InUse("champion", *files)
+    return files
 
 
 def compare_at_origins(

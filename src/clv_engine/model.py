@@ -24,6 +24,11 @@ total comes from :mod:`clv_engine.level` (the season and trend of the log's own 
 the model is scaled to it, and p_active's log-odds are shifted so that its mean is
 BG/NBD's mean P(a purchase) (experiments/RESULTS.md).
 
+Update (``model.update``, :func:`clv_engine.evaluation.warm_start`): ``full`` fits every
+model from scratch; ``warm`` continues a promoted champion's trees: each CatBoost fit starts
+from the champion's predictions and adds trees (:func:`fit_catboost`), with the same folds,
+early stopping and intervals as a full fit.
+
 How many trees, and how wrong the model is out of sample, come from out-of-sample
 predictions: with two or more cutoffs, the model trained on the older ones predicts the
 newest (time-based validation); with one cutoff, customers are split into grouped folds.
@@ -49,7 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from catboost import CatBoostClassifier, CatBoostRegressor, Pool
+from catboost import CatBoostClassifier, CatBoostRegressor, Pool, sum_models
 from scipy.optimize import brentq, nnls
 
 from .baselines import BTYD_P_PURCHASE
@@ -139,17 +144,30 @@ def fit_catboost(
     valid: Pool | None = None,
     progress: Callable[[str], None] | None = None,
     label: str = "",
-) -> CatBoostRegressor | CatBoostClassifier:
+    start: CatBoostRegressor | CatBoostClassifier | ConstantModel | None = None,
+) -> CatBoostRegressor | CatBoostClassifier | ConstantModel:
     """One seeded CatBoost model; early stopping when ``valid`` is given.
 
     With ``progress``, CatBoost's loss every 200 iterations goes there, prefixed by ``label``.
 
     When every training target is equal (nobody bought in any training horizon) there is
     nothing to learn and a :class:`ConstantModel` is returned instead of CatBoost's error.
+
+    ``start`` (``model.update: warm``): a fitted model of the same kind and loss to continue.
+    The new trees learn from its predictions (each pool's baseline becomes ``start``'s raw
+    prediction, offset included) and the result is ``start``'s trees followed by them, one
+    model (:func:`_continued`). CatBoost's own ``init_model`` refuses a pool with a
+    baseline, which the BTYD offset needs.
     """
     target = np.asarray(train.get_label(), dtype=float)
     if target.size == 0 or np.ptp(target) == 0:
         return ConstantModel(kind, float(target[0]) if target.size else 0.0)
+    if isinstance(start, ConstantModel):
+        start = None  # nothing to continue: a constant has no trees
+    if start is not None:
+        for pool in (train, valid):
+            if pool is not None:
+                pool.set_baseline(start.predict(pool, prediction_type="RawFormulaVal"))
     cls = CatBoostClassifier if kind == "classifier" else CatBoostRegressor
     model = cls(
         loss_function=loss,
@@ -179,7 +197,26 @@ def fit_catboost(
     for key in ("model_guid", "train_finish_time"):
         if key in metadata:
             del metadata[key]
-    return model
+    return model if start is None else _continued(start, model, cls)
+
+
+def _continued(start, added, cls):
+    """One model of class ``cls``: ``start``'s trees, then ``added``'s (fitted on its predictions).
+
+    ``catboost.sum_models`` adds the raw predictions; its result is a bare model whose
+    metadata keeps each part's under ``model0:`` and ``model1:``. The merged model keeps
+    ``added``'s training settings (the loss, which decides what ``predict`` returns) and
+    no guid or time, so the same inputs give the same bytes.
+    """
+    summed = sum_models([start, added])
+    metadata = summed.get_metadata()
+    for key in list(metadata.keys()):
+        if key.startswith("model1:") and key[len("model1:") :] not in ("model_guid", "train_finish_time"):
+            metadata[key[len("model1:") :]] = metadata[key]
+    for key in list(metadata.keys()):
+        if key.startswith(("model0:", "model1:")) or key in ("model_guid", "train_finish_time"):
+            del metadata[key]
+    return cls(**added.get_params()).load_model(blob=summed._serialize_model())
 
 
 def _with_level_errors(ratios: np.ndarray, errors: np.ndarray) -> np.ndarray:
@@ -445,18 +482,28 @@ class CLVModel:
 
     # -- fitting -------------------------------------------------------------------------
 
-    def fit(self, dataset: pl.DataFrame, progress: Callable[[str], None] | None = None) -> CLVModel:
+    def fit(
+        self,
+        dataset: pl.DataFrame,
+        progress: Callable[[str], None] | None = None,
+        start: CLVModel | None = None,
+    ) -> CLVModel:
         """Learn from stacked training rows (features, label_revenue, label_bought, cutoff).
 
         ``progress`` receives a line per model fitted and CatBoost's loss every 200 trees.
+        ``start`` (``model.update: warm``): a fitted model with the same features and loss
+        whose trees every CatBoost fit continues (:func:`fit_catboost`); the folds, the
+        early stopping and the intervals are as in a full fit, and ``trees_`` and
+        ``trees_buy_`` count only the trees added (``start_trees_``: the ones continued).
         """
         self._progress = progress
+        self._start = start
         try:
             return self._fit(dataset)
         finally:
-            # Transient: neither the callback nor the step name belongs in the saved bundle.
-            self.__dict__.pop("_progress", None)
-            self.__dict__.pop("_stage", None)
+            # Transient: neither the callback, the step name nor the start belongs in the bundle.
+            for name in ("_progress", "_stage", "_start"):
+                self.__dict__.pop(name, None)
 
     def _fit(self, dataset: pl.DataFrame) -> CLVModel:
         p = self.params
@@ -472,12 +519,22 @@ class CLVModel:
             test = dataset[test_idx]
             value = self._fit_value(dataset, y, bought, train_idx, test_idx)
             oos_value[test_idx] = self._predict_value(value, test)
-            trees_value.append(_trees(value))
-            clf = self._fit_one("classifier", "Logloss", dataset, bought, train_idx, test_idx, part="buy")
+            trees_value.append(_trees(value) - self._start_trees("value"))
+            clf = self._fit_one(
+                "classifier",
+                "Logloss",
+                dataset,
+                bought,
+                train_idx,
+                test_idx,
+                part="buy",
+                start=self._begin("buy"),
+            )
             oos_buy[test_idx] = self._p_buy(clf, test)
-            trees_buy.append(clf.tree_count_)
+            trees_buy.append(clf.tree_count_ - self._start_trees("buy"))
         self.trees_ = max(_MIN_TREES, int(np.median(trees_value)))
         self.trees_buy_ = max(_MIN_TREES, int(np.median(trees_buy)))
+        self.start_trees_ = {"revenue": self._start_trees("value"), "p_active": self._start_trees("buy")}
 
         scored = ~np.isnan(oos_value)
         self.scale_ = 1.0
@@ -510,9 +567,30 @@ class CLVModel:
         self._stage = "final, all rows"
         self.value_model_ = self._fit_value(dataset, y, bought, every, None, trees=self.trees_)
         self.buy_model_ = self._fit_one(
-            "classifier", "Logloss", dataset, bought, every, None, self.trees_buy_, "buy"
+            "classifier", "Logloss", dataset, bought, every, None, self.trees_buy_, "buy", self._begin("buy")
         )
         return self
+
+    def _begin(self, part: str):
+        """The start's model that a fit of ``part`` continues (None: a fit from scratch).
+
+        ``part``: value (the revenue regressor, or two_part's pair), buy (p_active), and
+        two_part's halves clf and spend.
+        """
+        start = getattr(self, "_start", None)
+        if start is None:
+            return None
+        if part == "buy":
+            return start.buy_model_
+        value = start.value_model_
+        if part in ("clf", "spend"):
+            return value[0 if part == "clf" else 1]
+        return value
+
+    def _start_trees(self, part: str) -> int:
+        """Trees of the start's ``part`` (0 without a start)."""
+        begin = self._begin(part)
+        return 0 if begin is None else _trees(begin)
 
     def _calibrate_intervals(self, level_log_errors: np.ndarray | None = None) -> IntervalCalibrator:
         oos = self.oos_
@@ -550,7 +628,9 @@ class CLVModel:
             return np.log(np.maximum(value, _OFFSET_FLOOR))
         return np.log1p(np.maximum(value, 0.0))
 
-    def _fit_one(self, kind, loss, dataset, target, train_idx, test_idx, trees=None, part="value"):
+    def _fit_one(
+        self, kind, loss, dataset, target, train_idx, test_idx, trees=None, part="value", start=None
+    ):
         def pool(idx):
             rows = dataset[idx]
             return _pool(rows, self.features, self.categorical, target[idx], self._offset(rows, part))
@@ -573,6 +653,7 @@ class CLVModel:
             valid,
             progress,
             label,
+            start,
         )
 
     def _fit_value(self, dataset, y, bought, train_idx, test_idx, trees=None):
@@ -580,14 +661,27 @@ class CLVModel:
         p = self.params
         if p.objective == "tweedie":
             loss = f"Tweedie:variance_power={p.tweedie_variance_power}"
-            return self._fit_one("regressor", loss, dataset, y, train_idx, test_idx, trees)
+            return self._fit_one(
+                "regressor", loss, dataset, y, train_idx, test_idx, trees, start=self._begin("value")
+            )
         if p.objective == "log_rmse":
-            return self._fit_one("regressor", "RMSE", dataset, np.log1p(y), train_idx, test_idx, trees)
+            target = np.log1p(y)
+            return self._fit_one(
+                "regressor", "RMSE", dataset, target, train_idx, test_idx, trees, start=self._begin("value")
+            )
         buyers_train = train_idx[bought[train_idx] == 1]
         buyers_test = None if test_idx is None else test_idx[bought[test_idx] == 1]
         target = np.log1p(y)
         spend = self._fit_one(
-            "regressor", "RMSE", dataset, target, buyers_train, buyers_test, trees, part="spend"
+            "regressor",
+            "RMSE",
+            dataset,
+            target,
+            buyers_train,
+            buyers_test,
+            trees,
+            "spend",
+            self._begin("spend"),
         )
         rows = dataset[buyers_train]
         fitted = spend.predict(
@@ -595,7 +689,9 @@ class CLVModel:
         )
         # Duan's smearing: E[1 + y | buy] = exp(f) * mean(exp(residual)).
         smear = float(np.mean(np.exp(target[buyers_train] - fitted)))
-        clf = self._fit_one("classifier", "Logloss", dataset, bought, train_idx, test_idx, trees, part="buy")
+        clf = self._fit_one(
+            "classifier", "Logloss", dataset, bought, train_idx, test_idx, trees, "buy", self._begin("clf")
+        )
         return (clf, spend, smear)
 
     # -- predicting ----------------------------------------------------------------------

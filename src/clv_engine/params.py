@@ -276,6 +276,10 @@ class ModelParams:
     # realised origins; without a season, the plain BG/NBD + GG total. btyd: always the
     # plain total. trees: the trees' own level (experiments/RESULTS.md).
     level: Literal["auto", "trees", "btyd"] = "auto"
+    # full: every run fits its trees from scratch. warm: a run continues the promoted
+    # champion's trees on its own training rows (evaluation.warm_start says when it can;
+    # experiments/RESULTS.md has the evidence for the default).
+    update: Literal["full", "warm"] = "full"
     iterations: int = field(default=2000, metadata=_limits(10, 20000))
     learning_rate: float = field(default=0.03, metadata=_limits(0.001, 1.0))
     # The purchase classifiers (p_active, the first part of two_part) learn faster: at the
