@@ -129,7 +129,9 @@ def test_promote_then_score_new_data_with_the_champion(tmp_path):
     governance = _read(project, "governance.json")
     assert governance["challenger"]["update"] == warm["update"]["note"]
     assert "replayed here as a full fit" in governance["comparison"]["note"]
-    assert _read(project, "model_in_use.json")["champion"]["sha256"] == sha  # the champion still scores
+    in_use = _read(project, "model_in_use.json")
+    assert in_use["champion"]["sha256"] == sha  # the champion still scores
+    assert in_use["latest"]["sha256"] == governance["challenger"]["sha256"] != sha
 
     # Promoting needs an up-to-date pipeline; then the challenger replaces the champion.
     _set_params(project, {"governance": {"min_gini_gain": 0.02}})  # governance.json is stale

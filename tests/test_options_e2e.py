@@ -24,7 +24,9 @@ pytestmark = pytest.mark.slow
 
 VARIANTS = {
     "two_part": {
-        "model": {"objective": "two_part", "ensemble": "stack", "level": "trees"},
+        # update: warm without a champion falls back to a full fit (the warm path itself runs
+        # in tests/test_governance_e2e.py, after a promotion)
+        "model": {"objective": "two_part", "ensemble": "stack", "level": "trees", "update": "warm"},
         "cluster": {"method": "kmeans"},
         "labels": {"floor_at_zero": False},
         "lifecycle": {"log_start": "complete"},
@@ -86,6 +88,11 @@ def test_variant_runs_end_to_end(tmp_path_factory, variant):
     assert summary["shap"], "SHAP drift computed"
     metadata = json.loads((root / "reports" / "model_metadata.json").read_text())
     assert metadata["params"]["model"]["objective"] == VARIANTS[variant]["model"]["objective"]
+    expected = {
+        "full": "full: fitted from scratch (model.update: full)",
+        "warm": "full: model.update is warm but no champion was promoted yet",
+    }
+    assert metadata["update"]["note"] == expected[VARIANTS[variant]["model"].get("update", "full")]
     assert "<html" in (root / "reports" / "report.html").read_text()
     scoring = pl.read_parquet(root / "data" / "features" / "scoring.parquet")
     censored_start = VARIANTS[variant]["lifecycle"]["log_start"] == "censored"
