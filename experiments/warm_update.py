@@ -7,7 +7,8 @@ full fit). At each of the next ``--months`` monthly origins ``c0 + k`` whose hor
 log realises, the same path runs twice on data up to that origin: a full fit, and a warm
 one continuing the champion's trees (:func:`clv_engine.evaluation.warm_start`). Both are
 scored on what the customers known at the origin spent over the horizon. The champion
-itself, frozen, is scored at the same origin for reference (what no retraining gives).
+itself, frozen, is scored at the same origins for reference (what no retraining gives), as
+the pipeline scores new data with a champion: its own windows, BTYD fits and season.
 Printed per origin: seconds spent fitting the CLV model (the part ``model.update`` changes),
 trees added, bias of the total, normalized Gini and 90% coverage. The lookback is chosen at
 ``c0`` and kept (as at the rolling origins of the evaluate stage).
@@ -26,10 +27,11 @@ import polars as pl
 import yaml
 from level_calendar import logs
 
-from clv_engine import evaluation, metrics
+from clv_engine import evaluation
+from clv_engine.governance import compare_at_origins
 from clv_engine.params import parse_params
-from clv_engine.scoring import build_scoring
-from clv_engine.timeline import add_months, cutoff_before, horizon_days, labels
+from clv_engine.scoring import Forecaster, build_scoring
+from clv_engine.timeline import add_months, cutoff_before, training_cutoffs
 
 
 def _timed_fits() -> list[float]:
@@ -48,27 +50,33 @@ def _timed_fits() -> list[float]:
     return seconds
 
 
-def _frozen(champion, orders: pl.DataFrame, cutoff, horizon: int, lookback: int, params) -> dict:
-    """The champion's own forecast at ``cutoff`` (no retraining), scored on the horizon."""
-    history = orders.filter(pl.col("order_date") <= cutoff)
-    rows, _context = build_scoring(history, cutoff, lookback, horizon, params)
-    predicted = champion.predict(rows)
-    lower, upper = champion.predict_interval(predicted, rows)
-    end = add_months(cutoff, horizon)
-    actual = labels(
-        orders.filter(pl.col("order_date") <= end),
-        cutoff,
-        horizon_days(cutoff, horizon),
+def _frozen(champion, context, orders: pl.DataFrame, table: list[dict], horizon: int, params) -> pl.DataFrame:
+    """The champion as the pipeline scores new data with it (its own scoring context: windows,
+    BTYD fits and season as of its training, :class:`clv_engine.scoring.Forecaster`), beside
+    the full fit, at each origin of ``table`` (governance.compare_at_origins, every customer)."""
+    full = pl.DataFrame(
+        [
+            {
+                "cutoff": r["origin"],
+                "customers_sampled": False,
+                "bias_model": r["bias"],
+                "gini_model": r["gini"],
+                "coverage": r["coverage"],
+            }
+            for r in table
+            if r["update"] == "full"
+        ]
+    )
+    frozen = Forecaster({"model": champion, "scoring": context})
+    return compare_at_origins(
+        frozen,
+        orders,
+        full,
+        horizon,
+        params.evaluate.older_max_customers,
+        params.seed,
         params.labels.floor_at_zero,
     )
-    frame = rows.select("customer_id").with_columns(p=predicted, lo=lower, hi=upper)
-    joined = frame.join(actual, on="customer_id").sort("customer_id")
-    y = joined["label_revenue"].to_numpy()
-    return {
-        "bias": metrics.aggregate_bias(y, joined["p"].to_numpy()),
-        "gini": metrics.normalized_gini(y, joined["p"].to_numpy()),
-        "coverage": metrics.interval_coverage(y, joined["lo"].to_numpy(), joined["hi"].to_numpy()),
-    }
 
 
 def main() -> None:
@@ -93,19 +101,19 @@ def main() -> None:
     print("| origin | update | fit s | trees added (revenue, p_active) | bias | Gini | coverage |")
     print("|---|---|---|---|---|---|---|")
     table = []
+    first = orders["order_date"].min()
+    t = full.training
     for k in range(1, args.months + 1):
         cutoff = cutoff_before(add_months(end, k - args.months), args.horizon)
-        for name, p in (("full", full), ("warm", warm)):
-            train = evaluation.training_set(
-                orders.filter(pl.col("order_date") <= cutoff), cutoff, lookback, args.horizon, p
-            )
-            start, note = evaluation.warm_start(champion, train.rows, p)
+        plan = training_cutoffs(cutoff, args.horizon, lookback, t.n_cutoffs, t.spacing_months, first)
+        start, note = evaluation.warm_start(champion, pl.DataFrame({"cutoff": plan.cutoffs}), warm)
+        for name, p, begin in (("full", full, None), ("warm", warm, start)):
             if name == "warm" and start is None:
                 print(f"| {cutoff} | warm | - | {note} | | | |")
                 continue
             fits.clear()
             result = evaluation.backtest(
-                orders, end, p, args.horizon, cutoff=cutoff, lookback_months=lookback, start=start
+                orders, end, p, args.horizon, cutoff=cutoff, lookback_months=lookback, start=begin
             )
             m, model = result.metrics, result.model
             row = {
@@ -123,11 +131,13 @@ def main() -> None:
                 f"{row['bias']:+.1%} | {row['gini']:.3f} | {row['coverage']:.1%} |",
                 flush=True,
             )
-        frozen = _frozen(champion, orders, cutoff, args.horizon, lookback, full)
+    _rows, context = build_scoring(
+        orders.filter(pl.col("order_date") <= c0), c0, lookback, args.horizon, full
+    )
+    for r in _frozen(champion, context, orders, table, args.horizon, full).iter_rows(named=True):
         print(
-            f"| {cutoff} | champion as is | 0 | 0 | {frozen['bias']:+.1%} | {frozen['gini']:.3f} | "
-            f"{frozen['coverage']:.1%} |",
-            flush=True,
+            f"| {r['cutoff']} | champion as is | 0 | 0 | {r['bias_champion']:+.1%} | "
+            f"{r['gini_champion']:.3f} | {r['coverage_champion']:.1%} |"
         )
     for name in ("full", "warm"):
         rows = [r for r in table if r["update"] == name]

@@ -69,7 +69,7 @@ def main(args: argparse.Namespace) -> str:
 
 
 def _card(described: dict) -> dict:
-    return {k: described[k] for k in ("sha256", "trained_as_of", "update") if k in described}
+    return {k: described[k] for k in ("sha256", "trained_as_of", "update")}
 
 
 def _compare(args: argparse.Namespace, params, champion: dict, horizon: int) -> tuple[pl.DataFrame, str]:

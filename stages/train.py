@@ -101,7 +101,11 @@ def main(args: argparse.Namespace) -> str:
         "validation": {"method": model.validation_, "out_of_sample": validation},
         "trees": {"revenue": model.trees_, "p_active": model.trees_buy_},
         # model.update: how the trees were made (warm: the champion's, continued by the trees above).
-        "update": {"method": update.split(":")[0], "note": update, "continued_trees": model.start_trees_},
+        "update": {
+            "method": "full" if start is None else "warm",
+            "note": update,
+            "continued_trees": model.start_trees_,
+        },
         # model.level: the factor of every forecast, the shift of p_active's log-odds, and why
         # (1 and 0: the trees' level).
         "level": {

@@ -191,13 +191,19 @@ def fit_catboost(
         verbose=_LOG_EVERY,
         log_cout=_LineLog(progress or (lambda _line: None), f"{label}: " if label else ""),
     )
-    # CatBoost stamps each model with a random guid and the training time: drop them so
-    # that the same data and seed give the same bytes.
-    metadata = model.get_metadata()  # type: ignore[union-attr]
-    for key in ("model_guid", "train_finish_time"):
+    _drop_stamps(model.get_metadata())  # type: ignore[union-attr]
+    return model if start is None else _continued(start, model, cls)
+
+
+#: What CatBoost stamps a model with that the data and seed do not decide.
+_STAMPS = ("model_guid", "train_finish_time")
+
+
+def _drop_stamps(metadata) -> None:
+    """Drop the random guid and the training time, so that the same data and seed give the same bytes."""
+    for key in _STAMPS:
         if key in metadata:
             del metadata[key]
-    return model if start is None else _continued(start, model, cls)
 
 
 def _continued(start, added, cls):
@@ -206,16 +212,17 @@ def _continued(start, added, cls):
     ``catboost.sum_models`` adds the raw predictions; its result is a bare model whose
     metadata keeps each part's under ``model0:`` and ``model1:``. The merged model keeps
     ``added``'s training settings (the loss, which decides what ``predict`` returns) and
-    no guid or time, so the same inputs give the same bytes.
+    no stamp (:func:`_drop_stamps`).
     """
     summed = sum_models([start, added])
     metadata = summed.get_metadata()
     for key in list(metadata.keys()):
-        if key.startswith("model1:") and key[len("model1:") :] not in ("model_guid", "train_finish_time"):
-            metadata[key[len("model1:") :]] = metadata[key]
-    for key in list(metadata.keys()):
-        if key.startswith(("model0:", "model1:")) or key in ("model_guid", "train_finish_time"):
+        part, _, name = key.partition(":")
+        if name:  # a part's entry: added's settings become the model's own
+            if part == "model1":
+                metadata[name] = metadata[key]
             del metadata[key]
+    _drop_stamps(metadata)
     return cls(**added.get_params()).load_model(blob=summed._serialize_model())
 
 
