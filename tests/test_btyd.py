@@ -142,3 +142,44 @@ def test_fits_do_not_amplify_a_last_bit_change_of_the_data(calibration):
     params = np.array([gg.p, gg.q, gg.gamma])
     per_customer = _gg_gradient(params, xs[repeat], spend[repeat]).mean(axis=1) * params
     assert np.max(np.abs(per_customer)) < 1e-7
+
+
+def test_a_fit_of_the_same_data_is_made_once(calibration, monkeypatch):
+    """The window search fits the same customers at the same cutoff once per lookback: the
+    second fit of identical rows (and start) is the first one, not a new search; a changed
+    row or start is fitted anew."""
+    from clv_engine import btyd
+
+    searches = []
+    for name in ("_fit_beta_geo", "_fit_gamma_gamma"):
+        real = getattr(btyd, name)
+        monkeypatch.setattr(
+            btyd, name, lambda *a, _real=real, _name=name: searches.append(_name) or _real(*a)
+        )
+    monkeypatch.setattr(btyd, "_FITS", type(btyd._FITS)())
+    x = calibration["frequency"].to_numpy().astype(float)
+    t_x, big_t = calibration["t_x"].to_numpy(), calibration["T"].to_numpy()
+    spend = calibration["mean_repeat_spend"].to_numpy()
+    first = fit_beta_geo(x, t_x, big_t)
+    # the same customers in another order are the same data
+    order = np.random.default_rng(0).permutation(x.size)
+    assert fit_beta_geo(x[order], t_x[order], big_t[order]) is first
+    assert searches == ["_fit_beta_geo"]
+    moved = big_t.copy()
+    moved[0] += 1.0
+    assert fit_beta_geo(x, t_x, moved) != first
+    fit_beta_geo(x, t_x, big_t, start=(0.5, 1.0, 1.0, 1.0))
+    assert searches == ["_fit_beta_geo"] * 3
+    gg = fit_gamma_gamma(x, spend)
+    assert fit_gamma_gamma(x, spend) is gg
+    assert searches.count("_fit_gamma_gamma") == 1
+    # a search without the memo finds the same fit
+    repeat = (x > 0) & np.isfinite(spend) & (spend > 0)
+    assert btyd._fit_gamma_gamma(*_distinct(x[repeat], spend[repeat]), (1.0, 1.0, 1.0)) == gg
+
+
+def _distinct(*columns):
+    from clv_engine.btyd import _unique_rows
+
+    unique, weight = _unique_rows(*[np.asarray(c, dtype=float) for c in columns])
+    return (*unique, weight)

@@ -347,8 +347,10 @@ def rolling_backtest(
     newest = backtest(orders, as_of, params, horizon_months, progress, level_history_=history)
     # Older origins: the same path on a seeded sample of customers (trained and scored) with
     # at most the newest origin's trees, so that many origins stay affordable on a large log.
+    rate = params.evaluate.older_learning_rate or params.model.learning_rate
     older = dataclasses.replace(
-        params, model=dataclasses.replace(params.model, iterations=max(newest.model.trees_, 50))
+        params,
+        model=dataclasses.replace(params.model, iterations=max(newest.model.trees_, 50), learning_rate=rate),
     )
     limit = params.evaluate.older_max_customers
 

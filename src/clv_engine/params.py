@@ -314,6 +314,9 @@ class EvaluateParams:
     # known at the origin, with at most the newest origin's trees: they are there for bias,
     # coverage and the range of the total, which a sample measures.
     older_max_customers: int = field(default=25_000, metadata=_limits(100))
+    # Older origins' learning rate for the revenue model (the purchase classifier keeps
+    # model.buy_learning_rate); null replays model.learning_rate exactly.
+    older_learning_rate: float | None = field(default=0.1, metadata=_limits(0.001, 1.0))
     # Older origins backtested at once, each in a worker process (1: one after the other in
     # the stage's own process). Every origin's result is the same either way.
     jobs: int = field(default=2, metadata=_limits(1, 64))
