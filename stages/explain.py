@@ -12,6 +12,7 @@ from clv_engine.explain import (
     interactions,
     plain_label,
     segment_importance,
+    shap_means,
 )
 from clv_engine.io import write_csv, write_parquet
 from clv_engine.params import load_params
@@ -30,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interactions", required=True)
     parser.add_argument("--segment-shap", required=True)
     parser.add_argument("--drivers", required=True, help="top 3 drivers per customer (Parquet)")
+    parser.add_argument(
+        "--shap-means", required=True, help="mean SHAP and mean |SHAP| per feature (Parquet, for the monitor)"
+    )
 
 
 def main(args: argparse.Namespace) -> str:
@@ -40,6 +44,7 @@ def main(args: argparse.Namespace) -> str:
     progress(f"SHAP values for {rows.height:,} customers")
     explanation = explain(model, rows)
     importance = global_importance(explanation)
+    write_parquet(shap_means(explanation.shap, explanation.features), args.shap_means)
     write_csv(importance, args.importance)
     write_csv(importance.head(TOP_FEATURES), args.importance_top)
     sample = rows.sample(min(rows.height, params.explain.plot_sample), seed=params.seed).sort("customer_id")

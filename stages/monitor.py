@@ -6,7 +6,7 @@ import joblib
 import polars as pl
 
 from clv_engine.evaluation import model_features
-from clv_engine.explain import explain
+from clv_engine.explain import explain, shap_means
 from clv_engine.io import read_json, write_csv, write_json
 from clv_engine.monitoring import monitor, reference_cutoff
 from clv_engine.params import load_params
@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", required=True, help="reports/metrics.json")
     parser.add_argument("--metadata", required=True, help="reports/model_metadata.json")
     parser.add_argument("--bundle", required=True, help="the model bundle (for SHAP drift)")
+    parser.add_argument(
+        "--shap-means", required=True, help="the scored customers' SHAP means (explain stage)"
+    )
     parser.add_argument("--out-dir", required=True)
 
 
@@ -37,9 +40,10 @@ def main(args: argparse.Namespace) -> str:
     numeric = [n for n in names if n not in categorical]
     progress(f"reference: {reference.height:,} customers, {why}; current: {current.height:,}")
     model = joblib.load(args.bundle)["model"]
-    # The predictions' reference: the model's own on the reference population.
-    before, now = explain(model, reference), explain(model, current)
-    shap = (before.shap, now.shap, model.features)
+    # The predictions' reference: the model's own on the reference population. The scored
+    # customers' SHAP values were computed once, by the explain stage.
+    before = explain(model, reference)
+    shap = (shap_means(before.shap, before.features), pl.read_parquet(args.shap_means))
     result = monitor(
         reference,
         current,

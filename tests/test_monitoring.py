@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from clv_engine.explain import shap_means
 from clv_engine.monitoring import monitor, psi
 from clv_engine.params import MonitorParams
 
@@ -92,7 +93,7 @@ def test_a_drift_alerts_only_when_it_moves_the_forecast_and_reasons_rank_by_effe
     current = population(2, aov_scale=40.0).with_columns(pl.col("recency_days") * 2)
     # the model barely uses avg_order_value, and leans on recency_days
     weights = {"recency_days": -0.5, "avg_order_value": 0.01}
-    shap = (_shap(reference, weights), _shap(current, weights), NUMERIC)
+    shap = (shap_means(_shap(reference, weights), NUMERIC), shap_means(_shap(current, weights), NUMERIC))
     result = run(reference, current, predictions(1), predictions(2), shap=shap)
     table = result.feature_drift
     aov = table.filter(pl.col("feature") == "avg_order_value").row(0, named=True)
@@ -149,9 +150,23 @@ def test_shap_drift_alerts_when_what_drives_the_model_changes():
     same = rng.normal(size=(2000, 6)) * np.array([1.0, 0.8, 0.6, 0.4, 0.2, 0.1])
     flipped = rng.normal(size=(2000, 6)) * np.array([0.1, 0.2, 0.4, 0.6, 0.8, 1.0])
     names = [f"f{i}" for i in range(6)]
-    _, summary, reasons = shap_drift(reference, same, names, PARAMS)
+    reference, same, flipped = (shap_means(x, names) for x in (reference, same, flipped))
+    _, summary, reasons = shap_drift(reference, same, PARAMS)
     assert reasons == [] and summary["importance_rank_correlation"] > 0.9
-    table, summary, reasons = shap_drift(reference, flipped, names, PARAMS)
+    table, summary, reasons = shap_drift(reference, flipped, PARAMS)
     assert reasons and reasons[0].startswith("what drives the model changed")
     assert summary["left_top5"] == ["f0"] and summary["entered_top5"] == ["f5"]
     assert table["rank_reference"].to_list() == [1, 2, 3, 4, 5, 6]
+
+
+def test_shap_means_are_per_feature_and_the_populations_must_match():
+    from clv_engine.monitoring import shap_drift
+
+    shap = np.array([[0.5, -1.0], [-0.5, 3.0]])
+    means = shap_means(shap, ["a", "b"])
+    assert means.to_dicts() == [
+        {"feature": "a", "mean_shap": 0.0, "mean_abs_shap": 0.5},
+        {"feature": "b", "mean_shap": 1.0, "mean_abs_shap": 2.0},
+    ]
+    with pytest.raises(ValueError, match="same features in the same order"):
+        shap_drift(means, means.reverse(), PARAMS)

@@ -173,13 +173,18 @@ def _flag(
 
 
 def shap_drift(
-    reference_shap: np.ndarray, current_shap: np.ndarray, features: list[str], params: MonitorParams
+    reference: pl.DataFrame, current: pl.DataFrame, params: MonitorParams
 ) -> tuple[pl.DataFrame, dict[str, Any], list[str]]:
-    """Per feature mean |SHAP| before and after; ranking agreement; reasons for an alert."""
-    ref, cur = np.abs(reference_shap).mean(axis=0), np.abs(current_shap).mean(axis=0)
+    """Per feature mean |SHAP| before and after; ranking agreement; reasons for an alert.
+
+    ``reference``, ``current``: :func:`clv_engine.explain.shap_means` of each population,
+    the same features in the same order.
+    """
+    _same_features(reference, current)
+    ref, cur = reference["mean_abs_shap"].to_numpy(), current["mean_abs_shap"].to_numpy()
     table = pl.DataFrame(
         {
-            "feature": features,
+            "feature": reference["feature"],
             "mean_abs_shap_reference": ref,
             "mean_abs_shap_current": cur,
             "relative_change": np.where(ref > 0, cur / np.where(ref > 0, ref, 1.0) - 1, np.nan),
@@ -208,6 +213,14 @@ def shap_drift(
     return table, summary, reasons
 
 
+def _same_features(reference: pl.DataFrame, current: pl.DataFrame) -> None:
+    if reference["feature"].to_list() != current["feature"].to_list():
+        raise ValueError(
+            "the SHAP means of the two populations are not of the same features in the same order: "
+            f"{reference['feature'].to_list()} vs {current['feature'].to_list()}"
+        )
+
+
 @dataclass(frozen=True)
 class MonitorResult:
     feature_drift: pl.DataFrame
@@ -226,13 +239,18 @@ def monitor(
     params: MonitorParams,
     validation_gini: float | None = None,
     backtest_gini: float | None = None,
-    shap: tuple[np.ndarray, np.ndarray, list[str]] | None = None,
+    shap: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> MonitorResult:
-    """All checks and the plain-words summary (see the module docstring)."""
+    """All checks and the plain-words summary (see the module docstring).
+
+    ``shap``: :func:`clv_engine.explain.shap_means` of the reference and the current
+    population.
+    """
     effect = None
     if shap is not None:
-        change = shap[1].mean(axis=0) - shap[0].mean(axis=0)
-        effect = {name: float(v) for name, v in zip(shap[2], change, strict=True)}
+        _same_features(*shap)
+        change = shap[1]["mean_shap"].to_numpy() - shap[0]["mean_shap"].to_numpy()
+        effect = {name: float(v) for name, v in zip(shap[0]["feature"], change, strict=True)}
     drift = feature_drift(reference_rows, current_rows, numeric, categorical, params, effect)
     reasons: list[str] = []
     for name, note in drift.filter(pl.col("drift")).select("feature", "note").iter_rows():
@@ -289,7 +307,7 @@ def monitor(
     shap_table = None
     shap_summary: dict[str, Any] = {}
     if shap is not None:
-        shap_table, shap_summary, shap_reasons = shap_drift(shap[0], shap[1], shap[2], params)
+        shap_table, shap_summary, shap_reasons = shap_drift(shap[0], shap[1], params)
         reasons.extend(shap_reasons)
     summary = {
         "retrain_recommended": bool(reasons),
