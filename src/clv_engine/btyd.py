@@ -209,7 +209,7 @@ def _fit_beta_geo(ux, ut, uT, weight, start) -> BetaGeoFit:
         params = np.exp(log_params)
         return -(_bg_gradient(params, ux, ut, uT, by_x) @ weight) * params
 
-    found = _minimize(objective, gradient, np.log(np.asarray(start, dtype=float)))
+    found = _minimize(objective, np.log(np.asarray(start, dtype=float)))
     log_params = _settle(objective, gradient, found.x, weight.sum())
     r, alpha, a, b = _round_fit(np.exp(log_params))
     log_likelihood = _round_fit([-objective(np.log([r, alpha, a, b]))])[0]
@@ -278,7 +278,7 @@ def _fit_gamma_gamma(ux, um, weight, start) -> GammaGammaFit:
         params = np.exp(log_params)
         return -(_gg_gradient(params, ux, um, by_x) @ weight) * params
 
-    found = _minimize(objective, gradient, np.log(np.asarray(start, dtype=float)))
+    found = _minimize(objective, np.log(np.asarray(start, dtype=float)))
     log_params = _settle(objective, gradient, found.x, weight.sum())
     p, q, gamma = _round_fit(np.exp(log_params))
     log_likelihood = _round_fit([-objective(np.log([p, q, gamma]))])[0]
@@ -300,13 +300,13 @@ def _gg_gradient(params: np.ndarray, x, m, by_x: _ByX | None = None) -> np.ndarr
 _LOG_BOUNDS = (-10.0, 15.0)
 
 
-def _minimize(objective, gradient, x0: np.ndarray) -> optimize.OptimizeResult:
+def _minimize(objective, x0: np.ndarray) -> optimize.OptimizeResult:
     """Bounded L-BFGS-B in log-parameter space; more starts and a polish only when needed.
 
-    The search uses the exact gradient (finite differences only where it is not finite):
-    40% less time than L-BFGS-B's own differences, which cost five likelihoods a step. On
-    120 fits of random samples of the 1M-row synthetic log, 111 came out identical to the
-    digit; the other 9 (samples of 200 customers on a ridge) reached a higher likelihood.
+    The search keeps L-BFGS-B's own finite differences. Given the exact gradient it took 40%
+    less time and gave the same fit on large samples, but on small ones whose likelihood is
+    a ridge it stopped elsewhere on the ridge: Superstore's level moved at 8 of 12 backtest
+    origins (the first from -27.9% to -43.7%; experiments/RESULTS.md, 2026-12-07).
 
     An unbounded single start can drift towards a degenerate boundary (for Gamma-Gamma on
     the full CDNOW log: p -> inf, gamma -> 0, a log-likelihood 259 worse than the interior
@@ -314,17 +314,12 @@ def _minimize(objective, gradient, x0: np.ndarray) -> optimize.OptimizeResult:
     bound, three more starts are tried and the best is polished with Nelder-Mead.
     """
     bounds = [_LOG_BOUNDS] * x0.size
-
-    def jac(v: np.ndarray) -> np.ndarray:
-        g = gradient(v)
-        return g if np.all(np.isfinite(g)) else optimize.approx_fprime(v, objective, 1e-8)
-
-    best = optimize.minimize(objective, x0, jac=jac, method="L-BFGS-B", bounds=bounds)
+    best = optimize.minimize(objective, x0, method="L-BFGS-B", bounds=bounds)
     on_bound = np.any(np.isclose(best.x, _LOG_BOUNDS[0]) | np.isclose(best.x, _LOG_BOUNDS[1]))
     if best.success and not on_bound:
         return best
     for start in (np.zeros(x0.size), np.full(x0.size, 1.0), np.full(x0.size, -1.0)):
-        result = optimize.minimize(objective, start, jac=jac, method="L-BFGS-B", bounds=bounds)
+        result = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds)
         if result.fun < best.fun:
             best = result
     polish = optimize.minimize(
