@@ -346,7 +346,8 @@ def rolling_backtest(
         history = level_history(orders, as_of, horizon_months, params.lifecycle, seed=params.seed)
     newest = backtest(orders, as_of, params, horizon_months, progress, level_history_=history)
     # Older origins: the same path on a seeded sample of customers (trained and scored) with
-    # at most the newest origin's trees, so that many origins stay affordable on a large log.
+    # at most the newest origin's trees and the revenue model at evaluate.older_learning_rate,
+    # so that many origins stay affordable on a large log.
     rate = params.evaluate.older_learning_rate or params.model.learning_rate
     older = dataclasses.replace(
         params,

@@ -527,16 +527,7 @@ class CLVModel:
             value = self._fit_value(dataset, y, bought, train_idx, test_idx)
             oos_value[test_idx] = self._predict_value(value, test)
             trees_value.append(_trees(value) - self._start_trees("value"))
-            clf = self._fit_one(
-                "classifier",
-                "Logloss",
-                dataset,
-                bought,
-                train_idx,
-                test_idx,
-                part="buy",
-                start=self._begin("buy"),
-            )
+            clf = self._fit_one("classifier", "Logloss", dataset, bought, train_idx, test_idx, part="buy")
             oos_buy[test_idx] = self._p_buy(clf, test)
             trees_buy.append(clf.tree_count_ - self._start_trees("buy"))
         self.trees_ = max(_MIN_TREES, int(np.median(trees_value)))
@@ -574,7 +565,7 @@ class CLVModel:
         self._stage = "final, all rows"
         self.value_model_ = self._fit_value(dataset, y, bought, every, None, trees=self.trees_)
         self.buy_model_ = self._fit_one(
-            "classifier", "Logloss", dataset, bought, every, None, self.trees_buy_, "buy", self._begin("buy")
+            "classifier", "Logloss", dataset, bought, every, None, self.trees_buy_, "buy"
         )
         return self
 
@@ -627,7 +618,7 @@ class CLVModel:
 
     def _offset(self, frame: pl.DataFrame, part: str) -> np.ndarray | None:
         """Log-scale start of the boosting: the BTYD forecast (model.baseline = btyd)."""
-        if self.params.baseline != "btyd" or part == "buy":
+        if self.params.baseline != "btyd" or part in ("buy", "clf"):
             return None
         column = "btyd_expected_revenue" if part == "value" else "btyd_expected_spend"
         value = _btyd_forecast(frame, column)
@@ -635,9 +626,9 @@ class CLVModel:
             return np.log(np.maximum(value, _OFFSET_FLOOR))
         return np.log1p(np.maximum(value, 0.0))
 
-    def _fit_one(
-        self, kind, loss, dataset, target, train_idx, test_idx, trees=None, part="value", start=None
-    ):
+    def _fit_one(self, kind, loss, dataset, target, train_idx, test_idx, trees=None, part="value"):
+        """One CatBoost fit of ``part`` (see :meth:`_begin`), continuing the start's when given."""
+
         def pool(idx):
             rows = dataset[idx]
             return _pool(rows, self.features, self.categorical, target[idx], self._offset(rows, part))
@@ -660,7 +651,7 @@ class CLVModel:
             valid,
             progress,
             label,
-            start,
+            self._begin(part),
         )
 
     def _fit_value(self, dataset, y, bought, train_idx, test_idx, trees=None):
@@ -668,27 +659,14 @@ class CLVModel:
         p = self.params
         if p.objective == "tweedie":
             loss = f"Tweedie:variance_power={p.tweedie_variance_power}"
-            return self._fit_one(
-                "regressor", loss, dataset, y, train_idx, test_idx, trees, start=self._begin("value")
-            )
+            return self._fit_one("regressor", loss, dataset, y, train_idx, test_idx, trees)
         if p.objective == "log_rmse":
-            target = np.log1p(y)
-            return self._fit_one(
-                "regressor", "RMSE", dataset, target, train_idx, test_idx, trees, start=self._begin("value")
-            )
+            return self._fit_one("regressor", "RMSE", dataset, np.log1p(y), train_idx, test_idx, trees)
         buyers_train = train_idx[bought[train_idx] == 1]
         buyers_test = None if test_idx is None else test_idx[bought[test_idx] == 1]
         target = np.log1p(y)
         spend = self._fit_one(
-            "regressor",
-            "RMSE",
-            dataset,
-            target,
-            buyers_train,
-            buyers_test,
-            trees,
-            "spend",
-            self._begin("spend"),
+            "regressor", "RMSE", dataset, target, buyers_train, buyers_test, trees, part="spend"
         )
         rows = dataset[buyers_train]
         fitted = spend.predict(
@@ -696,9 +674,7 @@ class CLVModel:
         )
         # Duan's smearing: E[1 + y | buy] = exp(f) * mean(exp(residual)).
         smear = float(np.mean(np.exp(target[buyers_train] - fitted)))
-        clf = self._fit_one(
-            "classifier", "Logloss", dataset, bought, train_idx, test_idx, trees, "buy", self._begin("clf")
-        )
+        clf = self._fit_one("classifier", "Logloss", dataset, bought, train_idx, test_idx, trees, part="clf")
         return (clf, spend, smear)
 
     # -- predicting ----------------------------------------------------------------------

@@ -247,8 +247,12 @@ def monitor(
     population.
     """
     effect = None
+    shap_table = None
+    shap_summary: dict[str, Any] = {}
+    shap_reasons: list[str] = []
     if shap is not None:
-        _same_features(*shap)
+        # First: it checks that both populations have the same features in the same order.
+        shap_table, shap_summary, shap_reasons = shap_drift(shap[0], shap[1], params)
         change = shap[1]["mean_shap"].to_numpy() - shap[0]["mean_shap"].to_numpy()
         effect = {name: float(v) for name, v in zip(shap[0]["feature"], change, strict=True)}
     drift = feature_drift(reference_rows, current_rows, numeric, categorical, params, effect)
@@ -304,11 +308,7 @@ def monitor(
                 f"accuracy dropped: backtest normalized Gini {backtest_gini:.3f} is {drop:.0%} below the "
                 f"validation's {validation_gini:.3f} (alert above {params.accuracy_drop_alert:.0%})"
             )
-    shap_table = None
-    shap_summary: dict[str, Any] = {}
-    if shap is not None:
-        shap_table, shap_summary, shap_reasons = shap_drift(shap[0], shap[1], params)
-        reasons.extend(shap_reasons)
+    reasons.extend(shap_reasons)
     summary = {
         "retrain_recommended": bool(reasons),
         "reasons": reasons,
