@@ -23,13 +23,14 @@ $(STAMP): requirements.txt pyproject.toml
 run: $(STAMP)
 	$(BIN)/dvc repro
 
-## Lint (ruff format --check, ruff check) and the test suite.
+## Lint (ruff format --check, ruff check, mypy --strict on the library) and the test suite.
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src stages tests benchmarks tools experiments
 	$(BIN)/ruff check src stages tests benchmarks tools experiments
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format src stages tests benchmarks tools experiments

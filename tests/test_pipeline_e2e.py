@@ -185,7 +185,7 @@ def test_outputs_agree_with_each_other(project):
             (lab for s, lab in zip(shares, labels, strict=False) if rank <= math.ceil(s * n)), labels[-1]
         )
         assert segment == expected
-    assert set(segments["business_segment"]) <= {name for name, _ in SEGMENT_RULES}
+    assert set(segments["business_segment"]) <= {rule.name for rule in SEGMENT_RULES}
     # the segment summary adds up to the predictions
     summary = pl.read_csv(out / "segment_summary.csv")
     assert summary["customers"].sum() == n

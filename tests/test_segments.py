@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clv_engine.params import SegmentParams
-from clv_engine.segments import SEGMENT_RULES, AovThresholds, aov_thresholds, assign_segments
+from clv_engine.segments import SEGMENT_RULES, AovThresholds, aov_thresholds, assign_segments, rules_table
 
 T = AovThresholds(low=20.0, high=80.0)
 
@@ -58,7 +58,7 @@ def test_rules_match_a_hand_written_version(rows):
     )
     out = assign_segments(frame, T)
     assert out["business_segment"].to_list() == [by_hand(*r) for r in rows]
-    strategies = dict(SEGMENT_RULES)
+    strategies = {rule.name: rule.strategy for rule in SEGMENT_RULES}
     assert all(strategies[s] == a for s, a in out.select("business_segment", "strategy").iter_rows())
 
 
@@ -68,3 +68,12 @@ def test_aov_thresholds_from_quantiles_or_amounts():
     assert (t.low, t.high) == (20.0, 40.0)
     t = aov_thresholds(scored, SegmentParams(low_aov=5.0, high_aov=500.0))
     assert (t.low, t.high) == (5.0, 500.0)
+
+
+def test_every_rule_is_one_record_with_a_unique_name_and_the_table_lists_them_in_order():
+    names = [rule.name for rule in SEGMENT_RULES]
+    assert len(set(names)) == len(names)
+    lines = rules_table().splitlines()
+    assert lines[:2] == ["| segment | rule | strategy |", "|---|---|---|"]
+    assert [line.split(" | ")[0].removeprefix("| ") for line in lines[2:]] == names
+    assert lines[2] == "| New & active | New and Active | Fast-track onboarding |"

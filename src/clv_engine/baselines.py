@@ -146,7 +146,7 @@ def fit_btyd(
             # expectations. Refit from other starts (for the operational clock, the
             # calendar-time optimum first: it only stretches time) and keep the most
             # likely fit whose expectation is finite for most customers.
-            starts = list(_REFIT_STARTS)
+            starts: list[tuple[float, ...]] = list(_REFIT_STARTS)
             if season is not None and season.seasonal:
                 calendar_t_x, calendar_t, _ = btyd_clock(table, horizon_days, None)
                 near = fit_beta_geo(x, calendar_t_x, calendar_t, (1.0, 1.0, 1.0, 1.0))

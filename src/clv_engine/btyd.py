@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import optimize, special
 
 __all__ = ["BetaGeoFit", "GammaGammaFit", "fit_beta_geo", "fit_gamma_gamma"]
 
 
-def _as_float(*arrays) -> list[np.ndarray]:
+def _as_float(*arrays: ArrayLike) -> list[np.ndarray]:
     return [np.asarray(a, dtype=np.float64) for a in arrays]
 
 
@@ -46,19 +48,24 @@ class BetaGeoFit:
     log_likelihood: float
     n_customers: int
 
-    def _log_dropout_term(self, x, t_x, T) -> np.ndarray:
+    def _log_dropout_term(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         """log of (a / (b + x - 1)) ((alpha + T) / (alpha + t_x))^(r + x), for x > 0."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(a) - np.log(b + x - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            return cast(
+                np.ndarray,
+                np.log(a) - np.log(b + x - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)),
+            )
 
-    def p_alive(self, frequency, recency, age) -> np.ndarray:
+    def p_alive(self, frequency: ArrayLike, recency: ArrayLike, age: ArrayLike) -> np.ndarray:
         """P(still active at T | x, t_x, T); 1 for customers with no repeat purchase."""
         x, t_x, T = _as_float(frequency, recency, age)
         term = np.where(x > 0, self._log_dropout_term(x, t_x, T), -np.inf)
         return np.exp(-np.logaddexp(0.0, term))
 
-    def expected_purchases(self, frequency, recency, age, horizon) -> np.ndarray:
+    def expected_purchases(
+        self, frequency: ArrayLike, recency: ArrayLike, age: ArrayLike, horizon: ArrayLike
+    ) -> np.ndarray:
         """E[purchases in (T, T + horizon] | x, t_x, T] (FHL 2005, eq. 10)."""
         x, t_x, T = _as_float(frequency, recency, age)
         t = np.asarray(horizon, dtype=np.float64)
@@ -68,15 +75,17 @@ class BetaGeoFit:
         head = (a + b + x - 1) / (a - 1)
         body = 1 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
         dropout = np.where(x > 0, np.exp(self._log_dropout_term(x, t_x, T)), 0.0)
-        return np.clip(head * body / (1 + dropout), 0.0, None)
+        return cast(np.ndarray, np.clip(head * body / (1 + dropout), 0.0, None))
 
-    def expected_repeats(self, t) -> np.ndarray:
+    def expected_repeats(self, t: ArrayLike) -> np.ndarray:
         """E[X(t)]: expected repeat purchases of a new customer in the ``t`` (any shape) after
         their first (FHL 2005, eq. 9: eq. 10 at x = t_x = T = 0); 0 for t <= 0."""
         zero = np.zeros(1)
         return self.expected_purchases(zero, zero, zero, np.clip(np.asarray(t, dtype=np.float64), 0.0, None))
 
-    def p_purchase(self, frequency, recency, age, horizon) -> np.ndarray:
+    def p_purchase(
+        self, frequency: ArrayLike, recency: ArrayLike, age: ArrayLike, horizon: float
+    ) -> np.ndarray:
         """P(at least one purchase in (T, T + horizon] | x, t_x, T).
 
         A customer who is alive at T stays alive until their next purchase, so none falls
@@ -86,13 +95,15 @@ class BetaGeoFit:
         """
         x, t_x, T = _as_float(frequency, recency, age)
         none = np.exp(self.log_no_purchase_if_alive(x, T, float(horizon)))
-        return np.clip(self.p_alive(x, t_x, T) * (1.0 - none), 0.0, 1.0)
+        return cast(np.ndarray, np.clip(self.p_alive(x, t_x, T) * (1.0 - none), 0.0, 1.0))
 
-    def log_no_purchase_if_alive(self, frequency, age, horizon) -> np.ndarray:
+    def log_no_purchase_if_alive(
+        self, frequency: ArrayLike, age: ArrayLike, horizon: float | np.ndarray
+    ) -> np.ndarray:
         """log P(no purchase in (T, T + horizon] | alive at T, x): (r + x) log((alpha + T) /
         (alpha + T + horizon)), lambda's posterior given alive being Gamma(r + x, alpha + T)."""
         x, T = _as_float(frequency, age)
-        return (self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + T + horizon))
+        return cast(np.ndarray, (self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + T + horizon)))
 
 
 @dataclass(frozen=True)
@@ -109,11 +120,11 @@ class GammaGammaFit:
         """E[M] for a customer with no repeat purchase: gamma p / (q - 1) (inf if q <= 1)."""
         return self.gamma * self.p / (self.q - 1) if self.q > 1 else float("inf")
 
-    def expected_spend(self, frequency, mean_spend) -> np.ndarray:
+    def expected_spend(self, frequency: ArrayLike, mean_spend: ArrayLike) -> np.ndarray:
         """E[M | x, m_x] = (gamma + m_x x) p / (p x + q - 1); the population mean when x = 0."""
         x, m = _as_float(frequency, mean_spend)
         m = np.where(x > 0, np.nan_to_num(m, nan=0.0), 0.0)
-        return (self.gamma + m * x) * self.p / (self.p * x + self.q - 1)
+        return cast(np.ndarray, (self.gamma + m * x) * self.p / (self.p * x + self.q - 1))
 
 
 #: The distinct repeat counts of a fit's rows and where each row's count is among them.
@@ -128,7 +139,9 @@ def _by_x(x: np.ndarray) -> _ByX:
     return np.unique(x, return_inverse=True)
 
 
-def _bg_log_likelihood(params: np.ndarray, x, t_x, T, by_x: _ByX | None = None) -> np.ndarray:
+def _bg_log_likelihood(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, by_x: _ByX | None = None
+) -> np.ndarray:
     r, alpha, a, b = params
     xs, at = by_x or (x, ...)
     a1 = special.gammaln(r + xs)[at] - special.gammaln(r) + r * np.log(alpha)
@@ -141,7 +154,7 @@ def _bg_log_likelihood(params: np.ndarray, x, t_x, T, by_x: _ByX | None = None) 
             - (r + x) * np.log(alpha + t_x),
             -np.inf,
         )
-    return a1 + np.logaddexp(a2, a3)
+    return cast(np.ndarray, a1 + np.logaddexp(a2, a3))
 
 
 def _unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -171,7 +184,12 @@ _FITS: OrderedDict[bytes, Any] = OrderedDict()
 _FITS_KEPT = 32
 
 
-def _memo(kind: str, columns: list[np.ndarray], weight: np.ndarray, start, fit):
+_Fit = TypeVar("_Fit")
+
+
+def _memo(
+    kind: str, columns: list[np.ndarray], weight: np.ndarray, start: ArrayLike, fit: Callable[[], _Fit]
+) -> _Fit:
     """``fit()``, or the fit already made on the same distinct rows, weights and start."""
     digest = hashlib.blake2b(kind.encode(), digest_size=20)
     for array in (*columns, weight, np.asarray(start, dtype=np.float64)):
@@ -180,7 +198,7 @@ def _memo(kind: str, columns: list[np.ndarray], weight: np.ndarray, start, fit):
     key = digest.digest()
     if key in _FITS:
         _FITS.move_to_end(key)
-        return _FITS[key]
+        return cast(_Fit, _FITS[key])
     result = fit()
     _FITS[key] = result
     if len(_FITS) > _FITS_KEPT:
@@ -188,7 +206,12 @@ def _memo(kind: str, columns: list[np.ndarray], weight: np.ndarray, start, fit):
     return result
 
 
-def fit_beta_geo(frequency, recency, age, start=(1.0, 1.0, 1.0, 1.0)) -> BetaGeoFit:
+def fit_beta_geo(
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    age: ArrayLike,
+    start: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0),
+) -> BetaGeoFit:
     """Maximum-likelihood BG/NBD on (x, t_x, T) arrays in one time unit."""
     x, t_x, T = _as_float(frequency, recency, age)
     if x.size == 0:
@@ -197,7 +220,9 @@ def fit_beta_geo(frequency, recency, age, start=(1.0, 1.0, 1.0, 1.0)) -> BetaGeo
     return _memo("bg", [ux, ut, uT], weight, start, lambda: _fit_beta_geo(ux, ut, uT, weight, start))
 
 
-def _fit_beta_geo(ux, ut, uT, weight, start) -> BetaGeoFit:
+def _fit_beta_geo(
+    ux: np.ndarray, ut: np.ndarray, uT: np.ndarray, weight: np.ndarray, start: tuple[float, ...]
+) -> BetaGeoFit:
     """The search behind :func:`fit_beta_geo`, on distinct rows and their counts."""
     by_x = _by_x(ux)
 
@@ -207,7 +232,7 @@ def _fit_beta_geo(ux, ut, uT, weight, start) -> BetaGeoFit:
 
     def gradient(log_params: np.ndarray) -> np.ndarray:
         params = np.exp(log_params)
-        return -(_bg_gradient(params, ux, ut, uT, by_x) @ weight) * params
+        return cast(np.ndarray, -(_bg_gradient(params, ux, ut, uT, by_x) @ weight) * params)
 
     found = _minimize(objective, np.log(np.asarray(start, dtype=float)))
     log_params = _settle(objective, gradient, found.x, weight.sum())
@@ -216,7 +241,9 @@ def _fit_beta_geo(ux, ut, uT, weight, start) -> BetaGeoFit:
     return BetaGeoFit(r, alpha, a, b, log_likelihood, int(weight.sum()))
 
 
-def _bg_gradient(params: np.ndarray, x, t_x, T, by_x: _ByX | None = None) -> np.ndarray:
+def _bg_gradient(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, by_x: _ByX | None = None
+) -> np.ndarray:
     """Per row, the gradient of :func:`_bg_log_likelihood` in (r, alpha, a, b): shape (4, n).
 
     ll = a1 + log(exp(a2) + exp(a3)); w = exp(a3 - (ll - a1)) is the repeat-buyer term's
@@ -240,22 +267,27 @@ def _bg_gradient(params: np.ndarray, x, t_x, T, by_x: _ByX | None = None) -> np.
     return np.vstack([d_r, d_alpha, d_a, d_b])
 
 
-def _gg_log_likelihood(params: np.ndarray, x, m, by_x: _ByX | None = None) -> np.ndarray:
+def _gg_log_likelihood(
+    params: np.ndarray, x: np.ndarray, m: np.ndarray, by_x: _ByX | None = None
+) -> np.ndarray:
     p, q, gamma = params
     xs, at = by_x or (x, ...)
     px = p * x
-    return (
+    return cast(
+        np.ndarray,
         special.gammaln(p * xs + q)[at]
         - special.gammaln(p * xs)[at]
         - special.gammaln(q)
         + q * np.log(gamma)
         + (px - 1) * np.log(m)
         + px * np.log(x)
-        - (px + q) * np.log(gamma + m * x)
+        - (px + q) * np.log(gamma + m * x),
     )
 
 
-def fit_gamma_gamma(frequency, mean_spend, start=(1.0, 1.0, 1.0)) -> GammaGammaFit:
+def fit_gamma_gamma(
+    frequency: ArrayLike, mean_spend: ArrayLike, start: tuple[float, ...] = (1.0, 1.0, 1.0)
+) -> GammaGammaFit:
     """Maximum-likelihood Gamma-Gamma on repeat customers (x > 0, m_x > 0 are used)."""
     x, m = _as_float(frequency, mean_spend)
     keep = (x > 0) & np.isfinite(m) & (m > 0)
@@ -266,7 +298,9 @@ def fit_gamma_gamma(frequency, mean_spend, start=(1.0, 1.0, 1.0)) -> GammaGammaF
     return _memo("gg", [ux, um], weight, start, lambda: _fit_gamma_gamma(ux, um, weight, start))
 
 
-def _fit_gamma_gamma(ux, um, weight, start) -> GammaGammaFit:
+def _fit_gamma_gamma(
+    ux: np.ndarray, um: np.ndarray, weight: np.ndarray, start: tuple[float, ...]
+) -> GammaGammaFit:
     """The search behind :func:`fit_gamma_gamma`, on distinct rows and their counts."""
     by_x = _by_x(ux)
 
@@ -276,7 +310,7 @@ def _fit_gamma_gamma(ux, um, weight, start) -> GammaGammaFit:
 
     def gradient(log_params: np.ndarray) -> np.ndarray:
         params = np.exp(log_params)
-        return -(_gg_gradient(params, ux, um, by_x) @ weight) * params
+        return cast(np.ndarray, -(_gg_gradient(params, ux, um, by_x) @ weight) * params)
 
     found = _minimize(objective, np.log(np.asarray(start, dtype=float)))
     log_params = _settle(objective, gradient, found.x, weight.sum())
@@ -285,7 +319,7 @@ def _fit_gamma_gamma(ux, um, weight, start) -> GammaGammaFit:
     return GammaGammaFit(p, q, gamma, log_likelihood, int(weight.sum()))
 
 
-def _gg_gradient(params: np.ndarray, x, m, by_x: _ByX | None = None) -> np.ndarray:
+def _gg_gradient(params: np.ndarray, x: np.ndarray, m: np.ndarray, by_x: _ByX | None = None) -> np.ndarray:
     """Per row, the gradient of :func:`_gg_log_likelihood` in (p, q, gamma): shape (3, n)."""
     p, q, gamma = params
     xs, at = by_x or (x, ...)
@@ -300,7 +334,7 @@ def _gg_gradient(params: np.ndarray, x, m, by_x: _ByX | None = None) -> np.ndarr
 _LOG_BOUNDS = (-10.0, 15.0)
 
 
-def _minimize(objective, x0: np.ndarray) -> optimize.OptimizeResult:
+def _minimize(objective: Callable[[np.ndarray], float], x0: np.ndarray) -> Any:
     """Bounded L-BFGS-B in log-parameter space; more starts and a polish only when needed.
 
     The search keeps L-BFGS-B's own finite differences. Given the exact gradient it took 40%
@@ -336,7 +370,12 @@ _SETTLE_MAX_STEP = 0.05
 _SETTLE_GRADIENT = 1e-9
 
 
-def _settle(objective, gradient, x: np.ndarray, customers: float) -> np.ndarray:
+def _settle(
+    objective: Callable[[np.ndarray], float],
+    gradient: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    customers: float,
+) -> np.ndarray:
     """The stationary point next to the search's ``x``, so that a fit is a smooth function of
     its data, not of where the search happened to stop.
 
@@ -389,5 +428,5 @@ def _settle(objective, gradient, x: np.ndarray, customers: float) -> np.ndarray:
 _FIT_DIGITS = 9
 
 
-def _round_fit(params) -> list[float]:
+def _round_fit(params: Iterable[float]) -> list[float]:
     return [float(f"{value:.{_FIT_DIGITS}g}") for value in params]

@@ -15,6 +15,7 @@ by median predicted CLV (robust to the few very large customers), tier 1 = highe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -48,7 +49,7 @@ def behaviour_matrix(scored: pl.DataFrame, features: tuple[str, ...]) -> np.ndar
     return frame.to_numpy()
 
 
-def _fit(method: str, x: np.ndarray, k: int, seed: int):
+def _fit(method: str, x: np.ndarray, k: int, seed: int) -> Any:
     if method == "gmm":
         return GaussianMixture(
             n_components=k, covariance_type="full", n_init=3, random_state=seed, reg_covar=1e-4
@@ -62,10 +63,12 @@ def select_k(x: np.ndarray, params: ClusterParams, seed: int) -> tuple[int, dict
     return best, scores
 
 
-def _search_k(x: np.ndarray, params: ClusterParams, seed: int) -> tuple[int, dict[int, float], dict]:
+def _search_k(
+    x: np.ndarray, params: ClusterParams, seed: int
+) -> tuple[int, dict[int, float], dict[int, Any]]:
     """(best K, criterion per K, fitted model per K): the chosen model is not fitted twice."""
     scores: dict[int, float] = {}
-    models = {}
+    models: dict[int, Any] = {}
     k_max = min(params.k_max, max(params.k_min, x.shape[0] - 1))
     for k in range(params.k_min, k_max + 1):
         model = models[k] = _fit(params.method, x, k, seed)
@@ -74,7 +77,8 @@ def _search_k(x: np.ndarray, params: ClusterParams, seed: int) -> tuple[int, dic
         else:
             n = min(_SILHOUETTE_SAMPLE, x.shape[0])
             scores[k] = float(silhouette_score(x, model.labels_, sample_size=n, random_state=seed))
-    best = min(scores, key=scores.get) if params.method == "gmm" else max(scores, key=scores.get)
+    pick = min if params.method == "gmm" else max
+    best = pick(scores, key=scores.__getitem__)
     return best, scores, models
 
 
@@ -104,7 +108,7 @@ def cluster_customers(scored: pl.DataFrame, params: ClusterParams, seed: int) ->
         notes.append(f"only {raw.shape[0]} customers: one cluster")
         labels = np.zeros(raw.shape[0], dtype=int)
         probability = np.ones(raw.shape[0])
-        k, criterion = 1, {}
+        k, criterion = 1, dict[int, float]()
     else:
         k, criterion, fitted = _search_k(x[fit_rows], params, seed)
         while True:

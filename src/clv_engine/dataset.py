@@ -26,6 +26,7 @@ from .baselines import BtydFits, add_btyd_columns
 from .features import customer_table
 from .horizons import horizon_label_columns, purchase_curve
 from .params import FeatureParams, LabelParams, LifecycleParams, Params
+from .scalars import as_date
 from .season import fit_season
 from .timeline import CutoffPlan, DataRangeError, add_months, horizon_days, labels, training_cutoffs
 
@@ -127,7 +128,7 @@ def training_set(
 ) -> TrainingSet:
     """Stacked training rows whose labels end on or before ``end`` (params ``training``)."""
     t = params.training
-    first = orders["order_date"].min()
+    first = as_date(orders["order_date"].min())
     plan = training_cutoffs(end, horizon_months, lookback_months, t.n_cutoffs, t.spacing_months, first)
     if not plan.cutoffs:
         raise DataRangeError(

@@ -42,6 +42,7 @@ from .level import LevelPlan, level_history, plan_level, sampling_cv, total_rang
 from .margin import margin_rates
 from .model import CLVModel
 from .params import Params
+from .scalars import as_date, as_float
 from .scoring import build_scoring
 from .season import SeasonFit
 from .timeline import DataRangeError, add_months, cutoff_before, horizon_days, labels
@@ -109,7 +110,7 @@ def warm_start(champion: object, dataset: pl.DataFrame, params: Params) -> tuple
         return None, (
             f"full: the champion's objective, baseline and variance power {theirs} are not this run's {mine}"
         )
-    newest, trained = dataset["cutoff"].max(), max(champion.cutoffs_)
+    newest, trained = as_date(dataset["cutoff"].max()), max(champion.cutoffs_)
     if newest <= trained:
         return None, f"full: no training cutoff newer than the champion's newest ({trained})"
     return champion, (
@@ -194,7 +195,8 @@ def fit_forecast(
     )
     # Every band's bins at the level of the forecasts it will bound (model.IntervalCalibrator).
     model.horizon_bands_.follow_level(
-        horizon_values(predicted, rows, rows["cutoff"].max(), months, horizon_months), model.intervals_
+        horizon_values(predicted, rows, as_date(rows["cutoff"].max()), months, horizon_months),
+        model.intervals_,
     )
     return Forecast(model, plan, predicted, lower, upper, total, low, high, cv)
 
@@ -441,7 +443,7 @@ def no_backtest_reason(orders: pl.DataFrame, as_of: dt.date, params: Params, hor
     shortest = min(params.windows.grid("lookback_months"))
     training = cutoff_before(cutoff, horizon_months)
     needed = add_months(training, -shortest) + dt.timedelta(days=1)
-    first = orders["order_date"].min()
+    first = as_date(orders["order_date"].min())
     return (
         f"no backtest: the log starts {first}; a backtest at this horizon ({horizon_months} months, "
         f"forecast made on {cutoff} and trained on a cutoff {horizon_months} months earlier with a "
@@ -505,17 +507,17 @@ def _rolling_summary(table: pl.DataFrame) -> dict[str, Any]:
     for name in APPROACHES:
         bias = table[f"bias_{name}"].abs()
         out[name] = {
-            "mean_abs_bias": round(float(bias.mean()), 6),
-            "worst_abs_bias": round(float(bias.max()), 6),
-            "mean_gini": round(float(table[f"gini_{name}"].mean()), 6),
+            "mean_abs_bias": round(as_float(bias.mean()), 6),
+            "worst_abs_bias": round(as_float(bias.max()), 6),
+            "mean_gini": round(as_float(table[f"gini_{name}"].mean()), 6),
         }
     cov = table["coverage"]
     out["coverage"] = {
-        "mean": round(float(cov.mean()), 6),
-        "min": round(float(cov.min()), 6),
-        "max": round(float(cov.max()), 6),
+        "mean": round(as_float(cov.mean()), 6),
+        "min": round(as_float(cov.min()), 6),
+        "max": round(as_float(cov.max()), 6),
     }
-    out["total_inside_range_share"] = round(float(table["total_inside_range"].mean()), 6)
+    out["total_inside_range_share"] = round(as_float(table["total_inside_range"].mean()), 6)
     return out
 
 
@@ -552,7 +554,7 @@ def _horizon_metrics(
             if m == pinned
             else model.predict_horizon_interval(m, values[m], rows, chances[m])
         )
-        coverage = round(float(metrics.interval_coverage(actual, *band)), 6)
+        coverage = round(as_float(metrics.interval_coverage(actual, *band)), 6)
         out[f"{m}m"] = {
             "model": metrics.rounded(metrics.regression_metrics(actual, values[m])),
             "btyd": metrics.rounded(metrics.regression_metrics(actual, btyd)),
@@ -606,23 +608,23 @@ def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, 
             round(metrics.interval_coverage(y[decile == d], lower[decile == d], upper[decile == d]), 6)
             for d in range(10)
         ],
-        "mean_width": round(float(np.mean(upper - lower)), 6),
+        "mean_width": round(as_float(np.mean(upper - lower)), 6),
     }
     bought = frame["bought"].to_numpy().astype(float)
     p_active = frame["p_active"].to_numpy()
     chance = frame[BTYD_P_PURCHASE]
     out["p_active"] = {
-        "brier": round(float(np.mean((p_active - bought) ** 2)), 6),
+        "brier": round(as_float(np.mean((p_active - bought) ** 2)), 6),
         # BG/NBD's P(a purchase in the horizon), the textbook answer to the same question
         "brier_btyd": None
         if chance.null_count()
-        else round(float(np.mean((chance.to_numpy() - bought) ** 2)), 6),
-        "log_odds_shift": round(float(model.buy_shift_), 6),
-        "mean_predicted": round(float(p_active.mean()), 6),
-        "share_bought": round(float(bought.mean()), 6),
+        else round(as_float(np.mean((chance.to_numpy() - bought) ** 2)), 6),
+        "log_odds_shift": round(as_float(model.buy_shift_), 6),
+        "mean_predicted": round(as_float(p_active.mean()), 6),
+        "share_bought": round(as_float(bought.mean()), 6),
     }
     out["model"]["trees"] = model.trees_
-    out["model"]["level_factor"] = round(float(model.level_), 6)
+    out["model"]["level_factor"] = round(as_float(model.level_), 6)
     return out
 
 
@@ -658,8 +660,8 @@ def _segments(frame: pl.DataFrame) -> pl.DataFrame:
             {
                 "customer_stage": stage[0],
                 "customers": part.height,
-                "actual_total": round(float(y.sum()), 2),
-                "predicted_total": round(float(p.sum()), 2),
+                "actual_total": round(as_float(y.sum()), 2),
+                "predicted_total": round(as_float(p.sum()), 2),
                 "rmse": round(m["rmse"], 4),
                 "mae": round(m["mae"], 4),
                 "bias": round(m["bias"], 4) if np.isfinite(m["bias"]) else None,

@@ -23,6 +23,7 @@ trees of each boosted model, and interactions.csv says how many trees that was.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -144,16 +145,16 @@ def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
     return Explanation(shap, prediction, start, currency, model.features)
 
 
-def _boosted(value_model) -> bool:
+def _boosted(value_model: Any) -> bool:
     parts = value_model[:2] if isinstance(value_model, tuple) else (value_model,)
     return all(hasattr(part, "get_feature_importance") for part in parts)
 
 
-def _shap(model, pool) -> np.ndarray:
+def _shap(model: Any, pool: Any) -> np.ndarray:
     # Rounded to 12 decimals (log scale): far below any visible effect. CatBoost's SHAP
     # values were measured bit-identical run to run; run-to-run differences came from
     # grouped sums, which clv_engine.aggregate now makes deterministic.
-    return np.round(model.get_feature_importance(pool, type="ShapValues"), 12)
+    return cast(np.ndarray, np.round(model.get_feature_importance(pool, type="ShapValues"), 12))
 
 
 def _share(contributions: np.ndarray, amount: np.ndarray) -> np.ndarray:
@@ -161,7 +162,7 @@ def _share(contributions: np.ndarray, amount: np.ndarray) -> np.ndarray:
     total = contributions.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = np.where(np.abs(total)[:, None] > 1e-12, contributions / total[:, None], 0.0)
-    return weights * amount[:, None]
+    return cast(np.ndarray, weights * amount[:, None])
 
 
 _TINY = 1e-9  # a spend below this is no spend (its log would be -inf)
@@ -293,7 +294,7 @@ _INTERACTIONS = {
 }
 
 
-def _first_trees(booster, n: int):
+def _first_trees(booster: Any, n: int) -> Any:
     """The booster itself, or a copy cut to its first ``n`` trees."""
     if booster.tree_count_ <= n:
         return booster

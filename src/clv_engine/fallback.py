@@ -20,6 +20,7 @@ that the score, explain and monitor stages take either.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -48,7 +49,7 @@ class BaselineForecaster:
         self.validation_ = f"none: {reason}"
         self.level_, self.buy_shift_, self.scale_ = 1.0, 0.0, 1.0
         self.stack_ = None
-        self.cutoffs_: list = []
+        self.cutoffs_: list[dt.date] = []
         self.level_note_ = f"the BG/NBD + Gamma-Gamma forecast itself ({reason})"
         self.value_model_ = ConstantModel("regressor", 0.0)  # no SHAP values: no trees
         self.oos_ = {k: np.array([]) for k in ("predicted", "actual", "p_active", "bought")}

@@ -30,6 +30,7 @@ import polars as pl
 from .lifecycle import behaviour_expr, censored_before, stage_expr, status_expr
 from .orders import canonical
 from .params import FeatureParams, LifecycleParams
+from .scalars import as_optional_date
 from .timeline import add_months, horizon_days
 
 __all__ = ["FEATURES", "BaseContext", "Feature", "base_context", "customer_table", "feature_names"]
@@ -170,7 +171,9 @@ class BaseContext:
     season_share_base: float | None  # the base's revenue share of the horizon window a year earlier
 
 
-def _last_year(past: pl.LazyFrame, cutoff: dt.date, h_days: int, log_start: dt.date | None):
+def _last_year(
+    past: pl.LazyFrame, cutoff: dt.date, h_days: int, log_start: dt.date | None
+) -> tuple[pl.LazyFrame, pl.Expr]:
     """(purchases in the year before ``cutoff``, the share of a year's revenue in the horizon's
     window a year earlier: an expression to aggregate)."""
     year_ago = cutoff - dt.timedelta(days=365)
@@ -202,7 +205,7 @@ def base_context(
         past = canonical(orders).filter(pl.col("order_date") <= cutoff)
     if first_orders is None:
         first_orders = past.group_by("customer_id").agg(pl.col("order_date").min()).collect()["order_date"]
-    log_start = orders["order_date"].min()
+    log_start = as_optional_date(orders["order_date"].min())
     last_year, share = _last_year(past, cutoff, horizon_days(cutoff, horizon_months), log_start)
     value = last_year.select(share.cast(pl.Float64)).collect().item()
     return BaseContext(log_start, censored_before(first_orders, cutoff, rules), value)
@@ -245,7 +248,6 @@ def customer_table(
         base = base_context(orders, cutoff, horizon_months, rules, anchors["first_order_date"], past)
     # A log that starts mid-life: first orders before this date may not be first ever.
     censored = base.censored_before
-    anchors = anchors.lazy()
 
     # BTYD: purchase days over the whole history.
     days = (
@@ -313,7 +315,8 @@ def customer_table(
     season = last_year.group_by("customer_id").agg(share.alias("season_share_customer"))
 
     table = (
-        anchors.join(days, on="customer_id", how="left")
+        anchors.lazy()
+        .join(days, on="customer_id", how="left")
         .join(lifetime, on="customer_id", how="left")
         .join(aggregates, on="customer_id", how="left")
         .join(gaps, on="customer_id", how="left")

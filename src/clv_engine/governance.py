@@ -30,6 +30,7 @@ from . import metrics
 from .dataset import sample_customers
 from .errors import UserError
 from .params import GovernanceParams
+from .scalars import as_float
 from .scoring import Forecaster
 from .timeline import add_months, horizon_days, labels
 
@@ -152,9 +153,9 @@ def compare_at_origins(
 
 def _means(table: pl.DataFrame, who: str) -> dict[str, float]:
     return {
-        "mean_abs_bias": round(float(table[f"bias_{who}"].abs().mean()), 6),
-        "mean_gini": round(float(table[f"gini_{who}"].mean()), 6),
-        "mean_coverage": round(float(table[f"coverage_{who}"].mean()), 6),
+        "mean_abs_bias": round(as_float(table[f"bias_{who}"].abs().mean()), 6),
+        "mean_gini": round(as_float(table[f"gini_{who}"].mean()), 6),
+        "mean_coverage": round(as_float(table[f"coverage_{who}"].mean()), 6),
     }
 
 
@@ -173,6 +174,7 @@ def recommend(
     ``origins`` summary (None without a backtest); ``comparison``: :func:`compare_at_origins`
     (None without a champion).
     """
+    reasons: list[str]
     if scored_with == "latest":
         reasons = [
             "no model has been promoted: the latest model, refitted on every run, scores the "
@@ -193,7 +195,7 @@ def recommend(
         return beats, reasons, None
     if same_bundle:
         return False, ["the challenger is the champion (the same bundle): nothing to promote"], None
-    reasons: list[str] = []
+    reasons = []
     drifted = bool(drift.get("retrain_recommended"))
     if drifted:
         reasons.append("drift found since the champion was trained: " + "; ".join(drift.get("reasons", [])))

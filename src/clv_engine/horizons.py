@@ -21,6 +21,7 @@ import copy
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -121,7 +122,7 @@ def _days_ratio(rows: pl.DataFrame, cutoff: dt.date | None, months: Sequence[int
     unique = cuts.unique().sort().to_list()
     table = np.array([ratios(c) for c in unique], dtype=float).reshape(len(unique), len(months))
     index = cuts.replace_strict(unique, list(range(len(unique))), return_dtype=pl.Int64).to_numpy()
-    return table[index]
+    return cast(np.ndarray, table[index])
 
 
 def _relative(
@@ -199,7 +200,7 @@ def discounted_value(
     cumulative = np.column_stack(list(horizon_values(predicted, rows, cutoff, months, pinned).values()))
     monthly = np.diff(cumulative, axis=1, prepend=0.0)
     factor = (1.0 + annual_rate) ** -((np.arange(1, DISCOUNT_MONTHS + 1) - 0.5) / 12.0)
-    return monthly @ factor
+    return cast(np.ndarray, monthly @ factor)
 
 
 @dataclass

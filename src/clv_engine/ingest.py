@@ -46,6 +46,7 @@ import polars as pl
 
 from .errors import UserError
 from .params import IngestParams
+from .scalars import as_date
 
 __all__ = ["REASONS", "IngestError", "IngestResult", "ingest", "read_log", "validate_log"]
 
@@ -103,7 +104,7 @@ def read_log(params: IngestParams) -> tuple[pl.DataFrame, dict[str, Any]]:
         raise IngestError(f"{path}: file not found; set ingest.path in params.yaml to the log to read")
     if not path.is_file():
         raise IngestError(f"{path}: is not a file; set ingest.path to a CSV or Parquet file")
-    fmt = params.format
+    fmt: str = params.format
     gzipped = path.suffix.lower() == ".gz"
     if fmt == "auto":
         suffix = Path(path.stem).suffix if gzipped else path.suffix
@@ -472,7 +473,9 @@ def _report(
     for reason, n in quarantine.group_by("reason").len().iter_rows():
         counts[reason] = n
     first, last = (
-        (accepted["order_date"].min(), accepted["order_date"].max()) if accepted.height else (None, None)
+        (as_date(accepted["order_date"].min()), as_date(accepted["order_date"].max()))
+        if accepted.height
+        else (None, None)
     )
     guests = parsed.filter(pl.col("reason") == "missing_customer_id")
     guest_revenue = float(guests["revenue"].fill_nan(None).drop_nulls().sum())

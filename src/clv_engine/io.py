@@ -68,7 +68,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         raise
 
 
-def _write(target: str | Path, writer: Callable[[Path], None]) -> None:
+def _write(target: str | Path, writer: Callable[[Path], object]) -> None:
     with atomic_path(target) as tmp:
         writer(tmp)
 

@@ -46,6 +46,7 @@ from .baselines import BTYD_P_PURCHASE, add_btyd_columns
 from .dataset import sample_customers
 from .features import customer_table
 from .params import FeatureParams, LifecycleParams
+from .scalars import as_date, as_float
 from .season import SeasonFit, fit_season
 from .timeline import add_months, cutoff_before, horizon_days, labels
 
@@ -97,7 +98,7 @@ def level_history(
     sample = sample_customers(orders, end, max_customers, seed)
     if sample is not None:
         orders = orders.filter(pl.col("customer_id").is_in(sample.implode()))
-    first = orders["order_date"].min()
+    first = as_date(orders["order_date"].min())
     earliest = add_months(first, min_history_months)
     origins = []
     for k in range(1000):
@@ -155,7 +156,7 @@ def _origin_row(
     horizon_months: int,
     rules: LifecycleParams,
     start: tuple[float, ...] | None,
-) -> tuple[tuple, tuple[float, ...] | None]:
+) -> tuple[tuple[object, ...], tuple[float, ...] | None]:
     """The history row at ``cutoff``, and the BG/NBD parameters to start the next fit from."""
     days = horizon_days(cutoff, horizon_months)
     realized = labels(orders, cutoff, days, floor_at_zero=True)
@@ -389,7 +390,7 @@ def plan_level(
     origins realised by the cutoff are read. ``season``: :func:`fit_season` at the cutoff
     when the caller has it already (the scoring context).
     """
-    cutoff = rows["cutoff"].max()
+    cutoff = as_date(rows["cutoff"].max())
     orders = orders.filter(pl.col("order_date") <= cutoff)
     if history is None:
         history = level_history(orders, cutoff, horizon_months, rules, seed=seed)
@@ -443,11 +444,11 @@ def _p_active_mean(
     chance = rows[BTYD_P_PURCHASE].fill_nan(None).drop_nulls()
     if chance.len() == 0:
         return None, "no BG/NBD P(a purchase)"
-    calendar = float(chance.mean())
+    calendar = as_float(chance.mean())
     if rescored is None or _buyers(rescored) is None or "season_btyd_buyers" not in history.columns:
         return calendar, "BG/NBD's mean P(a purchase)"
     seasonal = rescored[BTYD_P_PURCHASE].fill_nan(None).drop_nulls()
-    cutoff = rows["cutoff"].max()
+    cutoff = as_date(rows["cutoff"].max())
     buyers = forecast_level(
         history,
         cutoff,

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from .params import LifecycleParams
+from .scalars import as_date
 
 __all__ = [
     "BEHAVIOURS",
@@ -24,7 +25,9 @@ __all__ = [
     "status_expr",
 ]
 
-STAGES = ("New", "Growing", "Established", "Loyal", "Existing")
+# Every label, named once: the expressions below and the segment rules read these.
+NEW, GROWING, ESTABLISHED, LOYAL, EXISTING = "New", "Growing", "Established", "Loyal", "Existing"
+STAGES = (NEW, GROWING, ESTABLISHED, LOYAL, EXISTING)
 # "Existing": first seen in the first weeks of a log that starts in the middle of customers'
 # lives (lifecycle.log_start); tenure is at least tenure_days, the stage is unknown until
 # that lower bound passes established_max_tenure_days (then Loyal).
@@ -34,8 +37,16 @@ STAGES = ("New", "Growing", "Established", "Loyal", "Existing")
 # over at least _MIN_WINDOWS full windows); the censored part ends at the first window
 # back within _STEADY x the steady level.
 _DECAY, _SURPLUS, _STEADY, _MIN_WINDOWS = 1.3, 3.0, 1.5, 6
-STATUSES = ("Active", "Lagging", "Dormant", "Churn-risk")
-BEHAVIOURS = ("regular", "irregular", "long-cycle", "one-time", "new")
+ACTIVE, LAGGING, DORMANT, CHURN_RISK = "Active", "Lagging", "Dormant", "Churn-risk"
+STATUSES = (ACTIVE, LAGGING, DORMANT, CHURN_RISK)
+REGULAR, IRREGULAR, LONG_CYCLE, ONE_TIME, NEW_CADENCE = (
+    "regular",
+    "irregular",
+    "long-cycle",
+    "one-time",
+    "new",
+)
+BEHAVIOURS = (REGULAR, IRREGULAR, LONG_CYCLE, ONE_TIME, NEW_CADENCE)
 
 
 def censored_before(first_orders: pl.Series, cutoff: dt.date, rules: LifecycleParams) -> dt.date | None:
@@ -49,7 +60,7 @@ def censored_before(first_orders: pl.Series, cutoff: dt.date, rules: LifecyclePa
     """
     if rules.log_start == "complete" or first_orders.len() == 0:
         return None
-    start, width = first_orders.min(), rules.censoring_window_days
+    start, width = as_date(first_orders.min()), rules.censoring_window_days
     full = (cutoff - start).days // width
     index = (first_orders - start).dt.total_days().to_numpy() // width
     counts = np.bincount(index[index < full], minlength=full)
@@ -73,14 +84,14 @@ def stage_expr(
     unknown = pl.lit(False) if censored is None else pl.col(censored)
     return (
         pl.when(unknown & (t <= rules.established_max_tenure_days))
-        .then(pl.lit("Existing"))
+        .then(pl.lit(EXISTING))
         .when(t <= rules.new_max_tenure_days)
-        .then(pl.lit("New"))
+        .then(pl.lit(NEW))
         .when(t <= rules.growing_max_tenure_days)
-        .then(pl.lit("Growing"))
+        .then(pl.lit(GROWING))
         .when(t <= rules.established_max_tenure_days)
-        .then(pl.lit("Established"))
-        .otherwise(pl.lit("Loyal"))
+        .then(pl.lit(ESTABLISHED))
+        .otherwise(pl.lit(LOYAL))
     )
 
 
@@ -89,12 +100,12 @@ def status_expr(rules: LifecycleParams, recency_days: str = "recency_days") -> p
     r = pl.col(recency_days)
     return (
         pl.when(r <= rules.active_max_recency_days)
-        .then(pl.lit("Active"))
+        .then(pl.lit(ACTIVE))
         .when(r <= rules.lagging_max_recency_days)
-        .then(pl.lit("Lagging"))
+        .then(pl.lit(LAGGING))
         .when(r <= rules.dormant_max_recency_days)
-        .then(pl.lit("Dormant"))
-        .otherwise(pl.lit("Churn-risk"))
+        .then(pl.lit(DORMANT))
+        .otherwise(pl.lit(CHURN_RISK))
     )
 
 
@@ -108,12 +119,12 @@ def behaviour_expr(
     n, c, g = pl.col(n_orders), pl.col(cv), pl.col(mean_gap_days)
     return (
         pl.when(n <= 1)
-        .then(pl.lit("one-time"))
+        .then(pl.lit(ONE_TIME))
         .when(n < rules.min_orders_for_cadence)
-        .then(pl.lit("new"))
+        .then(pl.lit(NEW_CADENCE))
         .when((g > rules.long_cycle_mean_gap_days) | (c > rules.irregular_max_cv))
-        .then(pl.lit("long-cycle"))
+        .then(pl.lit(LONG_CYCLE))
         .when(c < rules.regular_max_cv)
-        .then(pl.lit("regular"))
-        .otherwise(pl.lit("irregular"))
+        .then(pl.lit(REGULAR))
+        .otherwise(pl.lit(IRREGULAR))
     )

@@ -12,9 +12,12 @@ predicted_margin.
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import numpy as np
 import polars as pl
+
+from .scalars import as_float
 
 __all__ = ["margin_rates", "predicted_margin"]
 
@@ -30,7 +33,7 @@ def margin_rates(orders: pl.DataFrame, cutoff: dt.date, customers: pl.Series) ->
     )
     total_r = float(sums["r"].sum())
     base = float(sums["m"].sum()) / total_r if total_r > 0 else 0.0
-    k = float(sums["r"].abs().mean() or 0.0) or 1.0
+    k = as_float(sums["r"].abs().mean() or 0.0) or 1.0
     per = (
         pl.DataFrame({"customer_id": customers})
         .join(sums, on="customer_id", how="left", maintain_order="left")
@@ -56,4 +59,4 @@ def predicted_margin(
         rates = np.full(customers.len(), float(fixed_rate))
     else:
         return None
-    return np.asarray(predicted, dtype=float) * rates
+    return cast(np.ndarray, np.asarray(predicted, dtype=float) * rates)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from numpy.typing import ArrayLike
 from scipy import stats
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 
-def _arrays(y, *others) -> tuple[np.ndarray, ...]:
+def _arrays(y: ArrayLike, *others: ArrayLike) -> tuple[np.ndarray, ...]:
     """``y`` and ``others`` (p, or lower and upper) as float arrays of one length, rounded
     by :func:`same_amounts`."""
     y = np.asarray(y, dtype=np.float64)
@@ -72,7 +73,7 @@ def _ordered_by_prediction(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.repeat(np.add.reduceat(y_sorted, starts) / sizes, sizes)
 
 
-def gini(y, p) -> float:
+def gini(y: ArrayLike, p: ArrayLike) -> float:
     """Gini of ``y`` ordered by ``p`` descending, ties in ``p`` averaged (see module doc)."""
     return _gini(*_arrays(y, p))
 
@@ -89,7 +90,7 @@ def _gini(y: np.ndarray, p: np.ndarray) -> float:
     return float(cumulative.sum() / n - (n + 1) / (2 * n))
 
 
-def normalized_gini(y, p) -> float:
+def normalized_gini(y: ArrayLike, p: ArrayLike) -> float:
     """Gini of y ordered by p over Gini of y ordered by y: 1 = perfect ranking, 0 = random."""
     return _normalized_gini(*_arrays(y, p))
 
@@ -110,12 +111,12 @@ def _spearman_both(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     return float(covariance / (spread_y * spread_p)), float(covariance / (spread_y * spread_full))
 
 
-def spearman(y, p) -> float:
+def spearman(y: ArrayLike, p: ArrayLike) -> float:
     """Spearman rank correlation (average ranks for ties); 0 when either side is constant."""
     return _spearman_both(*_arrays(y, p))[0]
 
 
-def spearman_random_ties(y, p) -> float:
+def spearman_random_ties(y: ArrayLike, p: ArrayLike) -> float:
     """Spearman with ties in ``p`` broken at random: the expected value over those orders.
 
     The plain Spearman gives a tie block of p its average rank, which shrinks the spread
@@ -137,7 +138,7 @@ def decile_index(p: np.ndarray) -> np.ndarray:
     return decile
 
 
-def decile_table(y, p) -> dict[str, list[float]]:
+def decile_table(y: ArrayLike, p: ArrayLike) -> dict[str, list[float]]:
     """Per decile of p (1 = highest): customers, mean predicted, mean actual, actual share."""
     return _decile_table(*_arrays(y, p))
 
@@ -158,7 +159,7 @@ def _decile_table(y: np.ndarray, p: np.ndarray) -> dict[str, list[float]]:
     }
 
 
-def decile_calibration_error(y, p) -> float:
+def decile_calibration_error(y: ArrayLike, p: ArrayLike) -> float:
     """Mean over the deciles of p of |mean p - mean y| / mean y.
 
     Deciles whose mean actual is 0 have no percentage error and are left out; if every
@@ -177,7 +178,7 @@ def _decile_calibration_error(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.mean(np.abs(mean_p[ok] - mean_y[ok]) / mean_y[ok]))
 
 
-def top_decile_lift(y, p) -> float:
+def top_decile_lift(y: ArrayLike, p: ArrayLike) -> float:
     """Share of total y captured by the top 10% by p, divided by 0.10 (ties averaged)."""
     return _top_decile_lift(*_arrays(y, p))
 
@@ -193,7 +194,7 @@ def _top_decile_lift(y: np.ndarray, p: np.ndarray) -> float:
     return float(captured / total / 0.10)
 
 
-def aggregate_bias(y, p) -> float:
+def aggregate_bias(y: ArrayLike, p: ArrayLike) -> float:
     """sum(p) / sum(y) - 1: +0.10 = the total is over-forecast by 10%."""
     return _aggregate_bias(*_arrays(y, p))
 
@@ -203,13 +204,13 @@ def _aggregate_bias(y: np.ndarray, p: np.ndarray) -> float:
     return float(p.sum() / total - 1) if total != 0 else float("nan")
 
 
-def interval_coverage(y, lower, upper) -> float:
+def interval_coverage(y: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> float:
     """Share of customers with lower <= y <= upper."""
     y, lower, upper = _arrays(y, lower, upper)
     return float(np.mean((lower <= y) & (y <= upper)))
 
 
-def regression_metrics(y, p) -> dict[str, float]:
+def regression_metrics(y: ArrayLike, p: ArrayLike) -> dict[str, float]:
     """Every point-forecast metric of docs/DESIGN.md under its stable key."""
     y, p = _arrays(y, p)
     err = p - y

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
@@ -59,6 +60,10 @@ from scipy.optimize import brentq, nnls
 
 from .baselines import BTYD_P_PURCHASE
 from .params import ModelParams
+from .scalars import as_float
+
+if TYPE_CHECKING:  # horizons builds on this module
+    from .horizons import HorizonBands
 
 __all__ = [
     "CLVModel",
@@ -191,7 +196,7 @@ def fit_catboost(
         verbose=_LOG_EVERY,
         log_cout=_LineLog(progress or (lambda _line: None), f"{label}: " if label else ""),
     )
-    _drop_stamps(model.get_metadata())  # type: ignore[union-attr]
+    _drop_stamps(model.get_metadata())
     return model if start is None else _continued(start, model, cls)
 
 
@@ -199,14 +204,14 @@ def fit_catboost(
 _STAMPS = ("model_guid", "train_finish_time")
 
 
-def _drop_stamps(metadata) -> None:
+def _drop_stamps(metadata: Any) -> None:
     """Drop the random guid and the training time, so that the same data and seed give the same bytes."""
     for key in _STAMPS:
         if key in metadata:
             del metadata[key]
 
 
-def _continued(start, added, cls):
+def _continued(start: Any, added: Any, cls: type[Any]) -> Any:
     """One model of class ``cls``: ``start``'s trees, then ``added``'s (fitted on its predictions).
 
     ``catboost.sum_models`` adds the raw predictions; its result is a bare model whose
@@ -228,7 +233,7 @@ def _continued(start, added, cls):
 
 def _with_level_errors(ratios: np.ndarray, errors: np.ndarray) -> np.ndarray:
     """Every ratio under every past level error (actual / shipped = ratio x exp(-error))."""
-    return (ratios[:, None] * np.exp(-errors)[None, :]).ravel()
+    return cast(np.ndarray, (ratios[:, None] * np.exp(-errors)[None, :]).ravel())
 
 
 @dataclass
@@ -323,7 +328,16 @@ class IntervalCalibrator:
             )
         return self
 
-    def _spend_quantiles(self, predicted, actual, p_buy, bought, bins, errors, level_ratio) -> np.ndarray:
+    def _spend_quantiles(
+        self,
+        predicted: np.ndarray,
+        actual: np.ndarray,
+        p_buy: np.ndarray,
+        bought: np.ndarray,
+        bins: np.ndarray,
+        errors: np.ndarray | None,
+        level_ratio: float,
+    ) -> np.ndarray:
         """Per bin, the ratio actual / (predicted / p_buy) of buyers at SPEND_GRID levels."""
         ratio = actual * np.clip(p_buy, 1e-9, 1.0) / predicted
         if errors is not None:
@@ -360,7 +374,7 @@ class IntervalCalibrator:
 
     def _bins(self, predicted: np.ndarray) -> np.ndarray:
         edges = self.edges_ * getattr(self, "scale_", 1.0)
-        return np.searchsorted(edges, np.maximum(predicted, 1e-9), side="right")
+        return cast(np.ndarray, np.searchsorted(edges, np.maximum(predicted, 1e-9), side="right"))
 
     def sure_buyers(self, p_buy: np.ndarray) -> np.ndarray:
         """Who gets the mixture band: a chance of buying nothing below the lower tail."""
@@ -416,7 +430,7 @@ def _spend_end(
     ``quantiles`` per bin, on SPEND_GRID): the grid point at or above ``at`` for an upper
     end, at or below it for a lower one."""
     steps = np.ceil(at * SPEND_STEPS) if upper else np.floor(at * SPEND_STEPS)
-    return spend * quantiles[bins, np.clip(steps.astype(int), 0, SPEND_STEPS)]
+    return cast(np.ndarray, spend * quantiles[bins, np.clip(steps.astype(int), 0, SPEND_STEPS)])
 
 
 def stack_weights(model: np.ndarray, btyd: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
@@ -436,7 +450,7 @@ def shift_log_odds(p: np.ndarray, shift: float) -> np.ndarray:
         return p
     with np.errstate(divide="ignore", over="ignore"):
         odds = np.log(p) - np.log1p(-p)
-        return 1.0 / (1.0 + np.exp(-(odds + shift)))
+        return cast(np.ndarray, 1.0 / (1.0 + np.exp(-(odds + shift))))
 
 
 def log_odds_shift_to_mean(p: np.ndarray, target: float) -> float | None:
@@ -452,11 +466,11 @@ def log_odds_shift_to_mean(p: np.ndarray, target: float) -> float | None:
 
 def _btyd_forecast(frame: pl.DataFrame, column: str = "btyd_expected_revenue") -> np.ndarray:
     """A BTYD output of these rows, 0 where BTYD gave none (null or NaN), never negative."""
-    return np.clip(frame[column].fill_null(0.0).fill_nan(0.0).to_numpy(), 0.0, None)
+    return cast(np.ndarray, np.clip(frame[column].fill_null(0.0).fill_nan(0.0).to_numpy(), 0.0, None))
 
 
-def _trees(model) -> int:
-    return model[1].tree_count_ if isinstance(model, tuple) else model.tree_count_
+def _trees(model: Any) -> int:
+    return int(model[1].tree_count_ if isinstance(model, tuple) else model.tree_count_)
 
 
 def tweedie_regressor(
@@ -466,20 +480,33 @@ def tweedie_regressor(
     params: ModelParams,
     seed: int,
     iterations: int,
-):
+) -> Any:
     """A plain Tweedie regressor on label_revenue (the window search's small model)."""
     pool = _pool(train, features, categorical, train["label_revenue"].to_numpy())
     loss = f"Tweedie:variance_power={params.tweedie_variance_power}"
     return fit_catboost("regressor", loss, pool, params, seed, iterations)
 
 
-def predict_catboost(model, frame: pl.DataFrame, features: list[str], categorical: list[str]) -> np.ndarray:
+def predict_catboost(
+    model: Any, frame: pl.DataFrame, features: list[str], categorical: list[str]
+) -> np.ndarray:
     """Predictions of a regressor on the revenue scale, never negative."""
-    return np.clip(np.asarray(model.predict(_pool(frame, features, categorical)), dtype=float), 0.0, None)
+    return cast(
+        np.ndarray,
+        np.clip(np.asarray(model.predict(_pool(frame, features, categorical)), dtype=float), 0.0, None),
+    )
 
 
 class CLVModel:
     """Revenue over the horizon, P(at least one purchase), and a prediction interval."""
+
+    #: Set by the forecast path (:func:`clv_engine.evaluation.fit_forecast`) once the level is
+    #: known: the total's range as factors of the total, what it rests on, and the other
+    #: horizons' bands.
+    total_band_: tuple[float, float]
+    total_band_note_: str
+    total_band_origins_: int
+    horizon_bands_: HorizonBands
 
     def __init__(self, features: list[str], categorical: list[str], params: ModelParams, seed: int) -> None:
         self.features = features
@@ -569,7 +596,7 @@ class CLVModel:
         )
         return self
 
-    def _begin(self, part: str):
+    def _begin(self, part: str) -> Any:
         """The start's model that a fit of ``part`` continues (None: a fit from scratch).
 
         ``part``: value (the revenue regressor, or two_part's pair), buy (p_active), and
@@ -608,13 +635,13 @@ class CLVModel:
         shuffled = ids.gather(np.random.default_rng(self.seed).permutation(ids.len()))
         folds = pl.DataFrame({"customer_id": shuffled, "fold": np.arange(ids.len()) % k})
         fold = dataset.select("customer_id").join(folds, on="customer_id", how="left", maintain_order="left")
-        fold = fold["fold"].to_numpy()
+        fold_of = fold["fold"].to_numpy()
         self.validation_ = (
             f"one cutoff ({newest}): {k} folds grouped by customer"
             if older == 0
             else f"{older + 1} cutoffs, too few for time-based validation: {k} folds grouped by customer"
         )
-        return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
+        return [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(k)]
 
     def _offset(self, frame: pl.DataFrame, part: str) -> np.ndarray | None:
         """Log-scale start of the boosting: the BTYD forecast (model.baseline = btyd)."""
@@ -623,13 +650,23 @@ class CLVModel:
         column = "btyd_expected_revenue" if part == "value" else "btyd_expected_spend"
         value = _btyd_forecast(frame, column)
         if self.params.objective == "tweedie" and part == "value":
-            return np.log(np.maximum(value, _OFFSET_FLOOR))
-        return np.log1p(np.maximum(value, 0.0))
+            return cast(np.ndarray, np.log(np.maximum(value, _OFFSET_FLOOR)))
+        return cast(np.ndarray, np.log1p(np.maximum(value, 0.0)))
 
-    def _fit_one(self, kind, loss, dataset, target, train_idx, test_idx, trees=None, part="value"):
+    def _fit_one(
+        self,
+        kind: str,
+        loss: str,
+        dataset: pl.DataFrame,
+        target: np.ndarray,
+        train_idx: np.ndarray,
+        test_idx: np.ndarray | None,
+        trees: int | None = None,
+        part: str = "value",
+    ) -> Any:
         """One CatBoost fit of ``part`` (see :meth:`_begin`), continuing the start's when given."""
 
-        def pool(idx):
+        def pool(idx: np.ndarray) -> Pool:
             rows = dataset[idx]
             return _pool(rows, self.features, self.categorical, target[idx], self._offset(rows, part))
 
@@ -654,7 +691,15 @@ class CLVModel:
             self._begin(part),
         )
 
-    def _fit_value(self, dataset, y, bought, train_idx, test_idx, trees=None):
+    def _fit_value(
+        self,
+        dataset: pl.DataFrame,
+        y: np.ndarray,
+        bought: np.ndarray,
+        train_idx: np.ndarray,
+        test_idx: np.ndarray | None,
+        trees: int | None = None,
+    ) -> Any:
         """The revenue part: one regressor, or (classifier, spend regressor, smearing)."""
         p = self.params
         if p.objective == "tweedie":
@@ -699,10 +744,10 @@ class CLVModel:
         """The pool two_part's spend model predicts from (features and BTYD spend offset)."""
         return _pool(frame, self.features, self.categorical, offset=self.spend_offset(frame))
 
-    def _p_buy(self, classifier, frame: pl.DataFrame) -> np.ndarray:
-        return classifier.predict_proba(self.buy_pool(frame))[:, 1]
+    def _p_buy(self, classifier: Any, frame: pl.DataFrame) -> np.ndarray:
+        return cast(np.ndarray, classifier.predict_proba(self.buy_pool(frame))[:, 1])
 
-    def _predict_value(self, model, frame: pl.DataFrame) -> np.ndarray:
+    def _predict_value(self, model: Any, frame: pl.DataFrame) -> np.ndarray:
         if self.params.objective == "tweedie":
             raw = model.predict(self.value_pool(frame))
         elif self.params.objective == "log_rmse":
@@ -711,7 +756,7 @@ class CLVModel:
             clf, spend, smear = model
             given_buy = np.clip(np.exp(spend.predict(self.spend_pool(frame))) * smear - 1.0, 0.0, None)
             raw = self._p_buy(clf, frame) * given_buy
-        return np.clip(np.asarray(raw, dtype=float), 0.0, None)
+        return cast(np.ndarray, np.clip(np.asarray(raw, dtype=float), 0.0, None))
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         """Expected revenue over the horizon (currency), never negative."""
@@ -761,7 +806,7 @@ class CLVModel:
             return "; p_active as the classifier gives it (no BG/NBD P(a purchase))"
         known = chance.is_not_null().to_numpy()
         if target is None:
-            target, source = float(chance.drop_nulls().mean()), "BG/NBD's mean P(a purchase)"
+            target, source = as_float(chance.drop_nulls().mean()), "BG/NBD's mean P(a purchase)"
         shift = log_odds_shift_to_mean(self._p_buy(self.buy_model_, rows)[known], target)
         if shift is None:
             return "; p_active as the classifier gives it (no shift reaches that mean)"

@@ -267,7 +267,7 @@ def monitor(
     for q in (50, 90, 99):
         r, c = np.percentile(ref, q), np.percentile(cur, q)
         quantiles[f"p{q}"] = {"reference": float(r), "current": float(c), "relative_shift": _rel(c, r)}
-    prediction = {
+    prediction: dict[str, Any] = {
         "ks_statistic": float(ks.statistic),
         "ks_p_value": float(ks.pvalue),
         "psi": psi(ref, cur),
@@ -287,7 +287,7 @@ def monitor(
             f"KS {prediction['ks_statistic']:.2f}, mean {prediction['mean']['relative_shift']:+.0%})"
         )
 
-    mix = {}
+    mix: dict[str, dict[str, Any]] = {}
     for name in ("customer_stage", "status_segment"):
         value, p_value = _categorical(reference_rows[name], current_rows[name])
         shifted = value >= params.mix_psi_alert and p_value < params.p_value

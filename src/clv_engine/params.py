@@ -17,11 +17,14 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "ClusterParams",
@@ -528,7 +531,10 @@ def parse_params(raw: Any) -> Params:
     return _parse_dataclass(Params, raw, "")
 
 
-def _parse_dataclass(cls: type, raw: Any, where: str) -> Any:
+_Section = TypeVar("_Section", bound="DataclassInstance")
+
+
+def _parse_dataclass(cls: type[_Section], raw: Any, where: str) -> _Section:
     label = where or "params.yaml"
     if not isinstance(raw, dict):
         raise ParamsError(f"{label} must be a mapping of keys, got {_show(raw)}")
@@ -589,7 +595,7 @@ def _parse_value(tp: Any, value: Any, key: str) -> Any:
             raise ParamsError(f"{key} is an empty list: give at least one value")
         inner = args[0]
         return tuple(_parse_value(inner, v, f"{key}[{i}]") for i, v in enumerate(value))
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _parse_dataclass(tp, value, key)
     if tp is bool:
         if not isinstance(value, bool):

@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
+from matplotlib.figure import Figure
 
 from .io import atomic_path
 
@@ -23,7 +24,7 @@ __all__ = ["cluster_profiles_png", "save_png", "segments_png", "shap_summary_png
 _PNG_METADATA = {"Software": None}
 
 
-def save_png(fig, target: str | Path) -> None:
+def save_png(fig: Figure, target: str | Path) -> None:
     with atomic_path(target) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata=_PNG_METADATA)
     plt.close(fig)

@@ -20,7 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class PromoteError(UserError, RuntimeError):
     """The challenger cannot be promoted yet (the message says what to do)."""
 
 
-def _dvc(*args: str) -> subprocess.CompletedProcess:
+def _dvc(*args: str) -> subprocess.CompletedProcess[str]:
     dvc = Path(sys.executable).parent / "dvc"
     command = [str(dvc)] if dvc.exists() else [sys.executable, "-m", "dvc"]
     env = os.environ | {"DVC_NO_ANALYTICS": "1"}
@@ -96,7 +96,7 @@ def _who() -> str:
     return name or getpass.getuser()
 
 
-def promote(say=print) -> dict[str, Any]:
+def promote(say: Callable[[str], object] = print) -> dict[str, Any]:
     """Promote the challenger in the current directory; returns the card written."""
     for path in (LATEST_BUNDLE, LATEST_TRAINING, LATEST_METADATA, Path("reports/governance.json")):
         if not path.is_file():
@@ -120,7 +120,8 @@ def promote(say=print) -> dict[str, Any]:
     old_sha = fingerprint(old_bundle) if old_bundle.is_file() else None
     if old_sha == new_sha:
         say(f"the challenger is already the champion (sha256 {new_sha}): nothing to do")
-        return read_json(CARD)
+        card: dict[str, Any] = read_json(CARD)
+        return card
     CHAMPION.mkdir(parents=True, exist_ok=True)
     for source, name in ((LATEST_BUNDLE, BUNDLE), (LATEST_TRAINING, TRAINING), (LATEST_METADATA, METADATA)):
         with atomic_path(CHAMPION / name) as tmp:

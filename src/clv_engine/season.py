@@ -28,12 +28,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import polars as pl
 from scipy import stats
 
 from .btyd import fit_beta_geo
+from .scalars import as_date
 from .timeline import add_months
 
 __all__ = ["SeasonFit", "fit_season"]
@@ -105,7 +107,7 @@ def fit_season(orders: pl.DataFrame, cutoff: dt.date) -> SeasonFit:
     past = orders.filter((pl.col("order_date") <= cutoff) & ~pl.col("is_return"))
     if past.height == 0:
         return _none("no season: no purchase before the cutoff")
-    first = past["order_date"].min()
+    first = as_date(past["order_date"].min())
     needed = add_months(cutoff, -_HISTORY_MONTHS)
     if first > needed:
         return _none(
@@ -188,7 +190,7 @@ def _age_offset(numbered: pl.DataFrame, n_weeks: int) -> np.ndarray:
     expected = fit.expected_repeats((days[:, None] - week_end[None, :]) / 7) - fit.expected_repeats(
         (days[:, None] - week_end[None, :] - 7) / 7
     )
-    return np.log(np.maximum(per_day[days] @ expected, 1e-6))
+    return cast(np.ndarray, np.log(np.maximum(per_day[days] @ expected, 1e-6)))
 
 
 def _poisson_fit(

@@ -94,7 +94,7 @@ def cluster_traits(data: pl.DataFrame, base: pl.DataFrame, features: tuple[str, 
                 "focus": [focus for _, focus in kept[:MAX_TRAITS] if focus],
             }
         )
-    schema = {"cluster_id": data["cluster_id"].dtype, "traits": pl.String, "focus": pl.List(pl.String)}
+    schema = {"cluster_id": data["cluster_id"].dtype, "traits": pl.String(), "focus": pl.List(pl.String)}
     return pl.DataFrame(out, schema=schema)
 
 

@@ -230,7 +230,9 @@ def _continuous_births(
     day = np.arange(span)
     doy = (config.start.timetuple().tm_yday + day) % 365.25
     season = 1.0 + config.season_amplitude * np.cos(2 * np.pi * (doy - config.season_peak_day) / 365.25)
-    weight = (1.0 + float(config.acquisition_growth_per_year)) ** (day / 365.25) * season
+    growth = config.acquisition_growth_per_year
+    assert growth is not None  # only a log with a growth rate has continuous births
+    weight = (1.0 + float(growth)) ** (day / 365.25) * season
     return rng.choice(span, size=m, p=weight / weight.sum()) + rng.uniform(0, 1, m)
 
 

@@ -24,6 +24,7 @@ import polars as pl
 
 from .errors import UserError
 from .orders import canonical
+from .scalars import as_date
 
 __all__ = [
     "DataRangeError",
@@ -107,7 +108,7 @@ def resolve_as_of_for(orders: pl.DataFrame, as_of: dt.date | None) -> dt.date:
     """:func:`resolve_as_of` against the dates of an orders (or transactions) frame."""
     if orders.height == 0:
         raise DataRangeError("the log has no orders")
-    return resolve_as_of(as_of, orders["order_date"].min(), orders["order_date"].max())
+    return resolve_as_of(as_of, as_date(orders["order_date"].min()), as_date(orders["order_date"].max()))
 
 
 def fits_history(cutoff: dt.date, lookback_months: int, first_order: dt.date) -> bool:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -37,6 +38,7 @@ from .dataset import build_dataset
 from .features import feature_names
 from .model import predict_catboost, tweedie_regressor
 from .params import ModelParams, Params
+from .scalars import as_date
 from .timeline import DataRangeError, add_months, cutoff_before, horizon_days, training_cutoffs
 
 __all__ = ["MIN_CUSTOMERS", "PairResult", "WindowChoice", "composite_score", "select_windows"]
@@ -92,7 +94,6 @@ def select_windows(
     w = params.windows
     lookbacks, horizons = w.grid("lookback_months"), w.grid("horizon_months")
     history = orders.filter(pl.col("order_date") <= as_of)
-    first_order = history["order_date"].min()
     base = history["customer_id"].n_unique()
     if base < MIN_CUSTOMERS:
         raise DataRangeError(
@@ -100,6 +101,7 @@ def select_windows(
             f"allows and below the {MIN_CUSTOMERS} the engine needs to learn anything: "
             "forecasting needs a customer base, not a single account"
         )
+    first_order = as_date(history["order_date"].min())
     if not (~history["is_return"]).any():
         raise DataRangeError(
             f"the log has no purchase up to {as_of}: every order is a return (negative net revenue). "
@@ -189,11 +191,12 @@ def _evaluate_pair(
     t, w = params.training, params.windows
     plan = training_cutoffs(as_of, horizon, lookback, t.n_cutoffs, t.spacing_months, first_order)
     newest = cutoff_before(as_of, horizon)
-    common = {"lookback_months": lookback, "horizon_months": horizon, "test_cutoff": newest.isoformat()}
+    pair = partial(
+        PairResult, lookback_months=lookback, horizon_months=horizon, test_cutoff=newest.isoformat()
+    )
     if not plan.cutoffs:
         earliest = add_months(newest, -lookback) + dt.timedelta(days=1)
-        return PairResult(
-            **common,
+        return pair(
             status="skipped",
             reason=f"needs history from {earliest} (lookback + horizon before as_of); "
             f"the log starts {first_order}",
@@ -201,26 +204,27 @@ def _evaluate_pair(
     newest = max(plan.cutoffs)
     known = history.filter(pl.col("order_date") <= newest)["customer_id"].unique().sort()
     share = known.len() / base
-    common |= {
-        "test_cutoff": newest.isoformat(),
-        "train_cutoffs": " ".join(c.isoformat() for c in sorted(plan.cutoffs)),
-        "customers": known.len(),
-        "share_of_base": round(share, 6),
-    }
+    pair = partial(
+        PairResult,
+        lookback_months=lookback,
+        horizon_months=horizon,
+        test_cutoff=newest.isoformat(),
+        train_cutoffs=" ".join(c.isoformat() for c in sorted(plan.cutoffs)),
+        customers=known.len(),
+        share_of_base=round(share, 6),
+    )
     if known.len() < w.min_customers and share < w.min_share:
-        return PairResult(
-            **common,
+        return pair(
             status="ineligible",
             reason=f"{known.len()} customers at {newest}: fewer than windows.min_customers "
             f"({w.min_customers}) and under windows.min_share ({w.min_share:.0%}) of {base}",
         )
     if pinned:
-        return PairResult(**common, status="pinned", reason="the only pair in params: not searched")
+        return pair(status="pinned", reason="the only pair in params: not searched")
 
     older = [c for c in plan.cutoffs if c < newest]
     if out_of_time and not older:
-        return PairResult(
-            **common,
+        return pair(
             status="ineligible",
             reason=f"a single training cutoff ({newest}): nothing older to learn from, so no "
             "out-of-time score, and other pairs have one",
@@ -253,7 +257,7 @@ def _evaluate_pair(
             if out_of_time
             else "too few customers to hold some out"
         )
-        return PairResult(**common, status="ineligible", reason=reason)
+        return pair(status="ineligible", reason=reason)
     names = feature_names(params.features)
     categorical = feature_names(params.features, kinds=("categorical",))
     # Its own small settings (the windows section), not the model's: a model experiment does
@@ -268,8 +272,7 @@ def _evaluate_pair(
         metrics.spearman(y, p),
         metrics.decile_calibration_error(y, p),
     )
-    return PairResult(
-        **common,
+    return pair(
         status="scored",
         reason="",
         normalized_gini=round(gini, 6),
