@@ -2,10 +2,15 @@
 
 import argparse
 
-import numpy as np
 import polars as pl
 
-from clv_engine.evaluation import no_backtest_reason, rolling_backtest
+from clv_engine.evaluation import (
+    NO_BACKTEST_TABLES,
+    metrics_report,
+    no_backtest_reason,
+    predicted_vs_actual,
+    rolling_backtest,
+)
 from clv_engine.io import read_json, write_csv, write_json, write_parquet
 from clv_engine.params import load_params
 from clv_engine.stage import progress, run_stage
@@ -43,34 +48,29 @@ def main(args: argparse.Namespace) -> str:
             pl.read_parquet(args.level_history),
         )
     except DataRangeError as exc:
-        return _no_backtest(args, no_backtest_reason(orders, as_of, params, horizon), str(exc))
+        reason = no_backtest_reason(orders, as_of, params, horizon)
+        progress(f"{reason} ({exc})")  # too short a log: the outputs say so, and the pipeline goes on
+        write_json({"backtest": None, "no_backtest": reason}, args.metrics)
+        _write_tables(
+            args, {name: pl.DataFrame(schema=schema) for name, schema in NO_BACKTEST_TABLES.items()}
+        )
+        return reason
     result = rolling.newest
-    report = {
-        "backtest": {
-            "cutoff": result.cutoff.isoformat(),
-            "actuals_until": as_of.isoformat(),
-            "horizon_days": result.horizon_days,
-            "lookback_months": result.lookback_months,
-            "customers": result.predictions.height,
-        },
-        **result.metrics,
-        # Each horizon at the newest origin that realises it (a horizon longer than H ends
-        # after as_of at the newest one): the full metric set, with that origin's cutoff.
-        "horizons": rolling.horizons,
-        "horizons_not_realised": rolling.horizons_not_realised,
-        # Every origin (reports/plots/origins.csv has the table): the newest is the one above.
-        "origins": rolling.summary,
-    }
-    write_json(report, args.metrics)
-    write_csv(rolling.origins, f"{args.plots_dir}/origins.csv")
+    write_json(metrics_report(rolling, as_of), args.metrics)
     for line in rolling.skipped:
         progress(f"origin not backtested: {line}")
-    write_csv(result.deciles, f"{args.plots_dir}/deciles.csv")
-    write_csv(result.gain, f"{args.plots_dir}/gain.csv")
-    write_csv(_predicted_vs_actual(result.predictions), f"{args.plots_dir}/predicted_vs_actual.csv")
-    write_csv(result.segments, args.segment_metrics)
-    write_parquet(result.predictions, args.predictions)
-    write_csv(result.window_grid, args.window_grid)
+    _write_tables(
+        args,
+        {
+            "origins": rolling.origins,
+            "deciles": result.deciles,
+            "gain": result.gain,
+            "predicted_vs_actual": predicted_vs_actual(result.predictions),
+            "segments": result.segments,
+            "predictions": result.predictions,
+            "window_grid": result.window_grid,
+        },
+    )
     m, o = result.metrics["model"], rolling.summary
     return (
         f"backtest {result.cutoff} -> {as_of}: normalized Gini {m['normalized_gini']:.3f}, "
@@ -81,41 +81,12 @@ def main(args: argparse.Namespace) -> str:
     )
 
 
-def _no_backtest(args: argparse.Namespace, reason: str, detail: str) -> str:
-    """Too short a log: the outputs say so (empty tables), and the pipeline goes on."""
-    progress(f"{reason} ({detail})")
-    write_json({"backtest": None, "no_backtest": reason}, args.metrics)
-    empty = {
-        "deciles.csv": {"decile": pl.Int64, "mean_predicted": pl.Float64, "mean_actual": pl.Float64},
-        "gain.csv": {"customer_share": pl.Float64},
-        "predicted_vs_actual.csv": {"mean_predicted": pl.Float64, "mean_actual": pl.Float64},
-        "origins.csv": {"cutoff": pl.Date, "bias_model": pl.Float64, "bias_btyd": pl.Float64},
-    }
-    for name, schema in empty.items():
-        write_csv(pl.DataFrame(schema=schema), f"{args.plots_dir}/{name}")
-    write_csv(pl.DataFrame(schema={"customer_stage": pl.String}), args.segment_metrics)
-    write_csv(pl.DataFrame(schema={"lookback_months": pl.Int64}), args.window_grid)
-    write_parquet(pl.DataFrame(schema={"customer_id": pl.String, "model": pl.Float64}), args.predictions)
-    return reason
-
-
-def _predicted_vs_actual(predictions: pl.DataFrame, bins: int = 50) -> pl.DataFrame:
-    """Mean predicted vs mean actual in 50 equal-count bins of the prediction.
-
-    Sequential numpy sums over the sorted customers: the same bytes on every run.
-    """
-    ranked = predictions.sort(["model", "customer_id"])
-    n = ranked.height
-    starts = np.unique(np.arange(bins) * n // bins)
-    sizes = np.diff(np.r_[starts, n])
-    return pl.DataFrame(
-        {
-            "bin": np.arange(starts.size),
-            "customers": sizes,
-            "mean_predicted": np.add.reduceat(ranked["model"].to_numpy(), starts) / sizes,
-            "mean_actual": np.add.reduceat(ranked["actual"].to_numpy(), starts) / sizes,
-        }
-    )
+def _write_tables(args: argparse.Namespace, tables: dict[str, pl.DataFrame]) -> None:
+    for name in ("origins", "deciles", "gain", "predicted_vs_actual"):
+        write_csv(tables[name], f"{args.plots_dir}/{name}.csv")
+    write_csv(tables["segments"], args.segment_metrics)
+    write_csv(tables["window_grid"], args.window_grid)
+    write_parquet(tables["predictions"], args.predictions)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from clv_engine.evaluation import APPROACHES, backtest
+from clv_engine.evaluation import backtest
 from clv_engine.lifecycle import STAGES
+from clv_engine.metrics import APPROACHES
 from clv_engine.orders import build_orders
 from clv_engine.params import parse_params
 from clv_engine.synth import SynthConfig, generate_transactions

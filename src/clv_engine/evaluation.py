@@ -40,6 +40,7 @@ from .horizons import (
 )
 from .level import LevelPlan, level_history, plan_level, sampling_cv, total_range
 from .margin import margin_rates
+from .metrics import APPROACHES
 from .model import CLVModel
 from .params import Params
 from .scalars import as_date, as_float
@@ -49,22 +50,21 @@ from .timeline import DataRangeError, add_months, cutoff_before, horizon_days, l
 from .windows import select_windows
 
 __all__ = [
-    "APPROACHES",
+    "NO_BACKTEST_TABLES",
     "BacktestResult",
     "Forecast",
     "RollingResult",
     "backtest",
     "fit_clv",
     "fit_forecast",
+    "metrics_report",
     "model_features",
     "no_backtest_reason",
+    "predicted_vs_actual",
     "range_note",
     "rolling_backtest",
     "warm_start",
 ]
-
-#: Stable keys of the approaches in reports/metrics.json.
-APPROACHES = ("model", "btyd", "naive_spend_rate", "last_period")
 
 
 def model_features(params: Params) -> tuple[list[str], list[str]]:
@@ -554,7 +554,7 @@ def _horizon_metrics(
             if m == pinned
             else model.predict_horizon_interval(m, values[m], rows, chances[m])
         )
-        coverage = round(as_float(metrics.interval_coverage(actual, *band)), 6)
+        coverage = round(float(metrics.interval_coverage(actual, *band)), 6)
         out[f"{m}m"] = {
             "model": metrics.rounded(metrics.regression_metrics(actual, values[m])),
             "btyd": metrics.rounded(metrics.regression_metrics(actual, btyd)),
@@ -608,23 +608,23 @@ def _metrics(frame: pl.DataFrame, model: CLVModel, params: Params) -> dict[str, 
             round(metrics.interval_coverage(y[decile == d], lower[decile == d], upper[decile == d]), 6)
             for d in range(10)
         ],
-        "mean_width": round(as_float(np.mean(upper - lower)), 6),
+        "mean_width": round(float(np.mean(upper - lower)), 6),
     }
     bought = frame["bought"].to_numpy().astype(float)
     p_active = frame["p_active"].to_numpy()
     chance = frame[BTYD_P_PURCHASE]
     out["p_active"] = {
-        "brier": round(as_float(np.mean((p_active - bought) ** 2)), 6),
+        "brier": round(float(np.mean((p_active - bought) ** 2)), 6),
         # BG/NBD's P(a purchase in the horizon), the textbook answer to the same question
         "brier_btyd": None
         if chance.null_count()
-        else round(as_float(np.mean((chance.to_numpy() - bought) ** 2)), 6),
-        "log_odds_shift": round(as_float(model.buy_shift_), 6),
-        "mean_predicted": round(as_float(p_active.mean()), 6),
-        "share_bought": round(as_float(bought.mean()), 6),
+        else round(float(np.mean((chance.to_numpy() - bought) ** 2)), 6),
+        "log_odds_shift": round(float(model.buy_shift_), 6),
+        "mean_predicted": round(float(p_active.mean()), 6),
+        "share_bought": round(float(bought.mean()), 6),
     }
     out["model"]["trees"] = model.trees_
-    out["model"]["level_factor"] = round(as_float(model.level_), 6)
+    out["model"]["level_factor"] = round(float(model.level_), 6)
     return out
 
 
@@ -660,8 +660,8 @@ def _segments(frame: pl.DataFrame) -> pl.DataFrame:
             {
                 "customer_stage": stage[0],
                 "customers": part.height,
-                "actual_total": round(as_float(y.sum()), 2),
-                "predicted_total": round(as_float(p.sum()), 2),
+                "actual_total": round(float(y.sum()), 2),
+                "predicted_total": round(float(p.sum()), 2),
                 "rmse": round(m["rmse"], 4),
                 "mae": round(m["mae"], 4),
                 "bias": round(m["bias"], 4) if np.isfinite(m["bias"]) else None,
@@ -669,3 +669,55 @@ def _segments(frame: pl.DataFrame) -> pl.DataFrame:
             }
         )
     return pl.DataFrame(rows).sort("customer_stage")
+
+
+def metrics_report(rolling: RollingResult, as_of: dt.date) -> dict[str, Any]:
+    """reports/metrics.json: the newest origin's backtest and metrics, each horizon, every origin."""
+    result = rolling.newest
+    return {
+        "backtest": {
+            "cutoff": result.cutoff.isoformat(),
+            "actuals_until": as_of.isoformat(),
+            "horizon_days": result.horizon_days,
+            "lookback_months": result.lookback_months,
+            "customers": result.predictions.height,
+        },
+        **result.metrics,
+        # Each horizon at the newest origin that realises it (a horizon longer than H ends
+        # after as_of at the newest one): the full metric set, with that origin's cutoff.
+        "horizons": rolling.horizons,
+        "horizons_not_realised": rolling.horizons_not_realised,
+        # Every origin (reports/plots/origins.csv has the table): the newest is the one above.
+        "origins": rolling.summary,
+    }
+
+
+def predicted_vs_actual(predictions: pl.DataFrame, bins: int = 50) -> pl.DataFrame:
+    """Mean predicted vs mean actual in ``bins`` equal-count bins of the model's prediction.
+
+    Sequential numpy sums over the sorted customers: the same bytes on every run.
+    """
+    ranked = predictions.sort(["model", "customer_id"])
+    n = ranked.height
+    starts = np.unique(np.arange(bins) * n // bins)
+    sizes = np.diff(np.r_[starts, n])
+    return pl.DataFrame(
+        {
+            "bin": np.arange(starts.size),
+            "customers": sizes,
+            "mean_predicted": np.add.reduceat(ranked["model"].to_numpy(), starts) / sizes,
+            "mean_actual": np.add.reduceat(ranked["actual"].to_numpy(), starts) / sizes,
+        }
+    )
+
+
+#: The evaluate stage's tables when the log is too short for a backtest: their columns, no rows.
+NO_BACKTEST_TABLES: dict[str, dict[str, pl.DataType | type[pl.DataType]]] = {
+    "deciles": {"decile": pl.Int64, "mean_predicted": pl.Float64, "mean_actual": pl.Float64},
+    "gain": {"customer_share": pl.Float64},
+    "predicted_vs_actual": {"mean_predicted": pl.Float64, "mean_actual": pl.Float64},
+    "origins": {"cutoff": pl.Date, "bias_model": pl.Float64, "bias_btyd": pl.Float64},
+    "segments": {"customer_stage": pl.String},
+    "window_grid": {"lookback_months": pl.Int64},
+    "predictions": {"customer_id": pl.String, "model": pl.Float64},
+}

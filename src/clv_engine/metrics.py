@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 __all__ = [
+    "APPROACHES",
     "aggregate_bias",
     "decile_calibration_error",
     "decile_index",
@@ -36,6 +37,10 @@ __all__ = [
     "spearman_random_ties",
     "top_decile_lift",
 ]
+
+#: The approaches every backtest compares, and their stable keys in reports/metrics.json: the
+#: CLV model and the baselines of :mod:`clv_engine.baselines`.
+APPROACHES = ("model", "btyd", "naive_spend_rate", "last_period")
 
 
 def _arrays(y: ArrayLike, *others: ArrayLike) -> tuple[np.ndarray, ...]:

@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import polars as pl
 
-from .evaluation import APPROACHES
+from .metrics import APPROACHES
 from .outputs import band_columns, clv_columns
 from .plots import save_png
 

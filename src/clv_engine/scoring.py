@@ -35,13 +35,23 @@ from .features import BaseContext, base_context, customer_table
 from .horizons import curve_months, discounted_value, horizon_p_active, horizon_values, purchase_curve
 from .ingest import read_log, validate_log
 from .io import write_csv
+from .margin import predicted_margin
 from .orders import build_orders
 from .outputs import band_columns, clv_column, round_for_people
 from .params import FeatureParams, IngestParams, LifecycleParams, Params
+from .ranking import rank_customers
 from .season import SeasonFit, fit_season
 from .timeline import horizon_days
 
-__all__ = ["BundleError", "Forecaster", "ScoringContext", "build_scoring", "score_frame", "scoring_rows"]
+__all__ = [
+    "BundleError",
+    "Forecaster",
+    "ScoringContext",
+    "build_scoring",
+    "score_base",
+    "score_frame",
+    "scoring_rows",
+]
 
 
 class BundleError(UserError, ValueError):
@@ -163,6 +173,40 @@ def score_frame(
         )
         .with_columns(bands)
     )
+
+
+def score_base(
+    bundle: dict[str, Any], rows: pl.DataFrame, orders: pl.DataFrame, as_of: dt.date, params: Params
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The score stage: every customer of ``rows`` scored with the bundle's model, ranked, with
+    their row's columns and predicted margin where one is known; and reports/forecast.json,
+    the total over the pinned horizon with its range."""
+    model = bundle["model"]
+    horizon = bundle["horizon_months"]
+    scores = score_frame(
+        model, rows, as_of, horizon, params.score.horizons_months, params.value.annual_discount_rate
+    )
+    predicted = scores["predicted_clv"].to_numpy()
+    margin = predicted_margin(predicted, orders, as_of, rows["customer_id"], params.value.margin_rate)
+    if margin is not None:
+        scores = scores.with_columns(predicted_margin=margin)
+    ranked = rank_customers(scores, params.score.tier_shares)
+    total = float(predicted.sum())
+    low, high = model.total_band_
+    forecast = {
+        "as_of": as_of.isoformat(),
+        "horizon_days": horizon_days(as_of, horizon),
+        "horizon_months": horizon,
+        "customers": rows.height,
+        "total": round(total, 2),
+        "total_lower": round(total * low, 2),
+        "total_upper": round(total * high, 2),
+        "interval_level": model.params.interval_level,
+        # How many earlier forecast dates the range rests on (0: customer noise alone);
+        # what it covers, in words, is in model_metadata.json (level.total_band_covers).
+        "range_origins": model.total_band_origins_,
+    }
+    return ranked.join(rows, on="customer_id", how="left", maintain_order="left"), forecast
 
 
 class Forecaster:
