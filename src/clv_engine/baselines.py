@@ -23,6 +23,7 @@ from .season import SeasonFit
 
 __all__ = [
     "BTYD_COLUMNS",
+    "BTYD_LABELS",
     "BTYD_P_PURCHASE",
     "BtydFits",
     "add_btyd_columns",
@@ -34,7 +35,14 @@ __all__ = [
 ]
 
 #: The BTYD outputs the model takes as features.
-BTYD_COLUMNS = ("btyd_p_alive", "btyd_expected_purchases", "btyd_expected_spend", "btyd_expected_revenue")
+#: Each with a short, plain name for the explanations' charts.
+BTYD_LABELS = {
+    "btyd_p_alive": "textbook chance still a customer",
+    "btyd_expected_purchases": "textbook expected purchases",
+    "btyd_expected_spend": "textbook expected basket",
+    "btyd_expected_revenue": "textbook forecast",
+}
+BTYD_COLUMNS = tuple(BTYD_LABELS)
 #: BG/NBD's P(at least one purchase in the horizon): not a feature; the level of p_active
 #: when the trees cannot set it (model.level, :meth:`clv_engine.model.CLVModel.anchor_level`).
 BTYD_P_PURCHASE = "btyd_p_purchase"

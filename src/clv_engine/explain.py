@@ -30,6 +30,7 @@ import polars as pl
 from scipy import special
 
 from .aggregate import group_sums_means
+from .baselines import BTYD_LABELS
 from .features import FEATURES
 from .model import CLVModel
 
@@ -44,68 +45,13 @@ __all__ = [
     "shap_means",
 ]
 
-# Short names a non-specialist can read on a chart; the full definitions are in FEATURES.
-_LABELS = {
-    "recency_days": "days since last purchase",
-    "tenure_days": "days since first purchase",
-    "n_orders": "number of orders",
-    "revenue_sum": "total spent",
-    "log_revenue_sum": "total spent (log)",
-    "avg_order_value": "average basket",
-    "max_order_value": "largest basket",
-    "is_repeat_buyer": "bought more than once",
-    "active_last_30d": "bought in the last 30 days",
-    "returns_count": "returns",
-    "return_share": "share of spend returned",
-    "gap_mean_days": "usual days between orders",
-    "gap_median_days": "median days between orders",
-    "gap_std_days": "variability of days between orders",
-    "gap_min_days": "shortest gap between orders",
-    "gap_max_days": "longest gap between orders",
-    "gap_cv": "irregularity of ordering",
-    "regularity_index": "regularity of ordering",
-    "lookback_orders": "recent orders (lookback)",
-    "lookback_revenue": "recent spend (lookback)",
-    "observed_days": "days observed",
-    "spend_per_day": "recent spend per day",
-    "orders_per_month": "recent orders per month",
-    "recency_over_gap": "time since last order vs usual gap",
-    "trend_90d": "spend trend (last 90 days)",
-    "frequency": "repeat purchase days",
-    "recency_tx_days": "days from first to last purchase",
-    "age_T_days": "days since first purchase day",
-    "mean_repeat_spend": "average repeat spend",
-    "season_share_customer": "seasonal share of own spend",
-    "season_share_base": "seasonal share of all spend",
-    "cutoff_month_sin": "time of year of the forecast date (sin)",
-    "cutoff_month_cos": "time of year of the forecast date (cos)",
-    "horizon_mid_sin": "time of year of the forecast window (sin)",
-    "horizon_mid_cos": "time of year of the forecast window (cos)",
-    "last_purchase_month_sin": "month of last purchase (sin)",
-    "last_purchase_month_cos": "month of last purchase (cos)",
-    "customer_stage": "lifecycle stage",
-    "status_segment": "activity status",
-    "behaviour": "buying rhythm",
-    "btyd_p_alive": "textbook chance still a customer",
-    "btyd_expected_purchases": "textbook expected purchases",
-    "btyd_expected_spend": "textbook expected basket",
-    "btyd_expected_revenue": "textbook forecast",
-}
+# Short names a non-specialist can read on a chart: each feature's own (FEATURES), and BTYD's.
+_LABELS = {f.name: f.label for f in FEATURES if f.label} | BTYD_LABELS
 
 
 def plain_label(name: str) -> str:
-    """A short, plain name for a feature (the raw name when none is set)."""
-    if name in _LABELS:
-        return _LABELS[name]
-    for d in (30, 90, 180, 365):
-        if name == f"revenue_last_{d}d":
-            return f"spend in the last {d} days"
-        if name == f"orders_last_{d}d":
-            return f"orders in the last {d} days"
-    return name.replace("_", " ")
-
-
-assert all(plain_label(f.name) for f in FEATURES)  # every feature has a readable name
+    """A short, plain name for a feature (its name in words when none is set)."""
+    return _LABELS.get(name) or name.replace("_", " ")
 
 
 @dataclass(frozen=True)
