@@ -8,10 +8,11 @@ import polars as pl
 import pytest
 from catboost import Pool
 
+from clv_engine.boosting import fit_catboost
 from clv_engine.dataset import build_dataset, customer_rows
 from clv_engine.evaluation import fit_clv, warm_start
 from clv_engine.fallback import BaselineForecaster
-from clv_engine.model import IntervalCalibrator, fit_catboost, stack_weights
+from clv_engine.model import IntervalCalibrator, stack_weights
 from clv_engine.orders import build_orders
 from clv_engine.params import parse_params
 from clv_engine.synth import SynthConfig, generate_transactions
@@ -361,3 +362,15 @@ def test_warm_start_says_when_the_champion_can_be_continued(small_problem):
     for reason, (model, data, params) in full.items():
         start, note = warm_start(model, data, params)
         assert start is None and note.startswith("full: ") and reason in note, note
+
+
+def test_every_objective_params_allow_has_one_class_and_no_other():
+    """A new objective is one class in clv_engine.objectives, named in params' model.objective."""
+    import typing
+
+    from clv_engine.objectives import OBJECTIVES
+    from clv_engine.params import ModelParams
+
+    allowed = typing.get_args(typing.get_type_hints(ModelParams)["objective"])
+    assert sorted(OBJECTIVES) == sorted(allowed)
+    assert all(OBJECTIVES[name].name == name for name in allowed)

@@ -23,16 +23,17 @@ trees of each boosted model, and interactions.csv says how many trees that was.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import special
 
 from .aggregate import group_sums_means
 from .baselines import BTYD_LABELS
+from .boosting import share_among
 from .features import FEATURES
 from .model import CLVModel
+from .objectives import objective
 
 __all__ = [
     "Explanation",
@@ -71,68 +72,19 @@ def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
         zeros = np.zeros((n, len(model.features)))
         prediction = model.predict(rows)
         return Explanation(zeros, prediction, prediction, zeros, model.features)
-    if model.params.objective == "two_part":
-        shap, start = _two_part_log_contributions(model, rows)
-    else:
-        values = _shap(value_model, model.value_pool(rows))
-        shap, expected = values[:, :-1], values[:, -1]
-        offset = model.value_offset(rows)
-        base_log = expected + (offset if offset is not None else 0.0)
-        # log_rmse: log(1 + revenue), clipped at 0 like the forecast itself.
-        start = (
-            np.maximum(np.expm1(base_log), 0.0) if model.params.objective == "log_rmse" else np.exp(base_log)
-        )
+    shap, start = objective(model.params.objective).contributions(model, rows)
     prediction = model.predict(rows)
     # With model.ensemble = stack the BTYD share of the forecast is part of the start, and
     # the level factor (model.level) scales every forecast, the start included.
     start = model.shipped(start * model.scale_, rows)
     change = prediction - start
-    currency = _share(shap, change)
+    currency = share_among(shap, change)
     return Explanation(shap, prediction, start, currency, model.features)
 
 
 def _boosted(value_model: Any) -> bool:
     parts = value_model[:2] if isinstance(value_model, tuple) else (value_model,)
     return all(hasattr(part, "get_feature_importance") for part in parts)
-
-
-def _shap(model: Any, pool: Any) -> np.ndarray:
-    # Rounded to 12 decimals (log scale): far below any visible effect. CatBoost's SHAP
-    # values were measured bit-identical run to run; run-to-run differences came from
-    # grouped sums, which clv_engine.aggregate now makes deterministic.
-    return cast(np.ndarray, np.round(model.get_feature_importance(pool, type="ShapValues"), 12))
-
-
-def _share(contributions: np.ndarray, amount: np.ndarray) -> np.ndarray:
-    """``amount`` (per row) shared among the columns in proportion to ``contributions``."""
-    total = contributions.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weights = np.where(np.abs(total)[:, None] > 1e-12, contributions / total[:, None], 0.0)
-    return cast(np.ndarray, weights * amount[:, None])
-
-
-_TINY = 1e-9  # a spend below this is no spend (its log would be -inf)
-
-
-def _two_part_log_contributions(model: CLVModel, rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Log-scale contributions to P(buy) x E[revenue | buy], and the forecast at zero contributions.
-
-    Each part's exact TreeSHAP values live on its own scale (log-odds for the classifier,
-    log(1 + spend) for the spend model). Each part's change on the log scale of the
-    forecast, log p - log p0 and log s - log s0 (0 = every contribution at 0), is shared
-    among the features in proportion to that part's SHAP values; the two shares add up.
-    """
-    classifier, spend, smear = model.value_model_
-    buy = _shap(classifier, model.buy_pool(rows))
-    base_logit = buy[:, -1]
-    p, p0 = special.expit(base_logit + buy[:, :-1].sum(axis=1)), special.expit(base_logit)
-    values = _shap(spend, model.spend_pool(rows))
-    offset = model.spend_offset(rows)
-    base = values[:, -1] + (offset if offset is not None else 0.0)
-    s = np.maximum(np.exp(base + values[:, :-1].sum(axis=1)) * smear - 1.0, _TINY)
-    s0 = np.maximum(np.exp(base) * smear - 1.0, _TINY)
-    shap = _share(buy[:, :-1], np.log(p) - np.log(p0)) + _share(values[:, :-1], np.log(s) - np.log(s0))
-    return np.round(shap, 12), p0 * np.where(s0 > _TINY, s0, 0.0)
 
 
 def shap_means(shap: np.ndarray, features: list[str]) -> pl.DataFrame:
@@ -196,13 +148,7 @@ def interactions(
         return pl.DataFrame(schema=_INTERACTIONS)
     if rows.height > sample:
         rows = rows.sample(sample, seed=seed).sort("customer_id")
-    if model.params.objective == "two_part":
-        parts = [
-            (value_model[0], model.buy_pool(rows), " (purchase model)"),
-            (value_model[1], model.spend_pool(rows), " (spend model)"),
-        ]
-    else:
-        parts = [(value_model, model.value_pool(rows), "")]
+    parts = objective(model.params.objective).boosters(model, rows)
     names = model.features
     pairs = []
     for booster, pool, where in parts:

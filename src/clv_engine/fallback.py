@@ -28,8 +28,8 @@ import polars as pl
 from scipy import stats
 
 from .baselines import BTYD_P_PURCHASE
+from .boosting import ConstantModel
 from .level import total_range
-from .model import ConstantModel
 from .params import ModelParams
 
 __all__ = ["BaselineForecaster"]

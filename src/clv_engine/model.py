@@ -4,14 +4,9 @@ Estimator conventions follow scikit-learn: ``__init__`` stores parameters, ``fit
 and returns ``self``, learned state ends in ``_``; frames go in (polars), numpy arrays come
 out. Predictions are never negative.
 
-Objectives (``model.objective``; the backtest decides which ships):
-
-- ``tweedie``: one CatBoost regressor with a Tweedie loss (log link; a point mass at zero
-  and a skewed positive part, the shape of customer revenue);
-- ``two_part``: P(buy) from a CatBoost classifier x E[revenue | buy] from a CatBoost
-  regressor on log1p(revenue) of buyers with Duan's smearing factor;
-- ``log_rmse``: CatBoost RMSE on log1p(revenue), back-transformed and rescaled so the
-  out-of-sample total matches.
+Objectives (``model.objective``): how the revenue part is fitted, predicted and explained,
+one class each in :mod:`clv_engine.objectives`; the CatBoost fits themselves are
+:mod:`clv_engine.boosting`'s.
 
 Ensemble (``model.ensemble``): ``stack`` ships ``w1 x CatBoost + w2 x BTYD`` with the
 weights a non-negative least-squares fit (no intercept) of the actual on the two
@@ -55,10 +50,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
-from catboost import CatBoostClassifier, CatBoostRegressor, Pool, sum_models
+from catboost import Pool
 from scipy.optimize import brentq, nnls
 
 from .baselines import BTYD_P_PURCHASE
+from .boosting import fit_catboost, make_pool
+from .objectives import Objective, objective
 from .params import ModelParams
 from .scalars import as_float
 
@@ -68,12 +65,9 @@ if TYPE_CHECKING:  # horizons builds on this module
 __all__ = [
     "CLVModel",
     "IntervalCalibrator",
-    "fit_catboost",
     "log_odds_shift_to_mean",
-    "predict_catboost",
     "shift_log_odds",
     "stack_weights",
-    "tweedie_regressor",
 ]
 
 _MIN_TREES = 50
@@ -82,153 +76,6 @@ MIN_BIN_CUSTOMERS = 200
 #: The spend ratios of sure buyers are kept at these quantile levels (IntervalCalibrator).
 SPEND_STEPS = 1000
 SPEND_GRID = np.linspace(0.0, 1.0, SPEND_STEPS + 1)
-_LOG_EVERY = 200  # CatBoost iterations between progress lines
-_OFFSET_FLOOR = 0.01  # currency: the smallest BTYD forecast the log offset takes
-
-
-class _LineLog:
-    """A file-like sink for CatBoost's log that hands each complete line to ``progress``."""
-
-    def __init__(self, progress: Callable[[str], None], prefix: str) -> None:
-        self.progress = progress
-        self.prefix = prefix
-        self.pending = ""
-
-    def write(self, text: str) -> None:
-        self.pending += text
-        while "\n" in self.pending:
-            line, self.pending = self.pending.split("\n", 1)
-            if line.strip():
-                self.progress(f"{self.prefix}{' '.join(line.split())}")
-
-    def flush(self) -> None:
-        pass
-
-
-def _pool(
-    frame: pl.DataFrame,
-    features: list[str],
-    categorical: list[str],
-    label: np.ndarray | None = None,
-    offset: np.ndarray | None = None,
-) -> Pool:
-    data = frame.select(features).to_pandas()
-    for name in categorical:
-        data[name] = data[name].astype(str)
-    return Pool(data, label=label, cat_features=categorical, baseline=offset)
-
-
-class ConstantModel:
-    """Stands in for CatBoost when there is nothing to learn: every target is the same.
-
-    It predicts that constant on CatBoost's own prediction scale (the revenue for Tweedie,
-    the transformed target for RMSE, the class for a classifier), whatever the features.
-    """
-
-    tree_count_ = 0
-
-    def __init__(self, kind: str, value: float) -> None:
-        self.kind = kind
-        self.value = value
-
-    def predict(self, pool: Pool) -> np.ndarray:
-        return np.full(pool.num_row(), self.value)
-
-    def predict_proba(self, pool: Pool) -> np.ndarray:
-        p = np.full(pool.num_row(), self.value)
-        return np.column_stack([1 - p, p])
-
-
-def fit_catboost(
-    kind: str,
-    loss: str,
-    train: Pool,
-    params: ModelParams,
-    seed: int,
-    iterations: int,
-    valid: Pool | None = None,
-    progress: Callable[[str], None] | None = None,
-    label: str = "",
-    start: CatBoostRegressor | CatBoostClassifier | ConstantModel | None = None,
-) -> CatBoostRegressor | CatBoostClassifier | ConstantModel:
-    """One seeded CatBoost model; early stopping when ``valid`` is given.
-
-    With ``progress``, CatBoost's loss every 200 iterations goes there, prefixed by ``label``.
-
-    When every training target is equal (nobody bought in any training horizon) there is
-    nothing to learn and a :class:`ConstantModel` is returned instead of CatBoost's error.
-
-    ``start`` (``model.update: warm``): a fitted model of the same kind and loss to continue.
-    The new trees learn from its predictions (each pool's baseline becomes ``start``'s raw
-    prediction, offset included) and the result is ``start``'s trees followed by them, one
-    model (:func:`_continued`). CatBoost's own ``init_model`` refuses a pool with a
-    baseline, which the BTYD offset needs.
-    """
-    target = np.asarray(train.get_label(), dtype=float)
-    if target.size == 0 or np.ptp(target) == 0:
-        return ConstantModel(kind, float(target[0]) if target.size else 0.0)
-    if isinstance(start, ConstantModel):
-        start = None  # nothing to continue: a constant has no trees
-    if start is not None:
-        for pool in (train, valid):
-            if pool is not None:
-                pool.set_baseline(start.predict(pool, prediction_type="RawFormulaVal"))
-    cls = CatBoostClassifier if kind == "classifier" else CatBoostRegressor
-    model = cls(
-        loss_function=loss,
-        iterations=iterations,
-        learning_rate=params.buy_learning_rate if kind == "classifier" else params.learning_rate,
-        depth=params.depth,
-        l2_leaf_reg=params.l2_leaf_reg,
-        one_hot_max_size=params.one_hot_max_size,
-        random_seed=seed,
-        thread_count=params.thread_count,
-        allow_writing_files=False,
-        verbose=False,
-    )
-    model.fit(
-        train,
-        eval_set=valid,
-        early_stopping_rounds=params.early_stopping_rounds if valid is not None else None,
-        use_best_model=valid is not None,
-        # CatBoost keeps its log settings in the saved model: always the same settings, so
-        # that the bytes do not depend on whether anyone is watching.
-        verbose=_LOG_EVERY,
-        log_cout=_LineLog(progress or (lambda _line: None), f"{label}: " if label else ""),
-    )
-    _drop_stamps(model.get_metadata())
-    return model if start is None else _continued(start, model, cls)
-
-
-#: What CatBoost stamps a model with that the data and seed do not decide.
-_STAMPS = ("model_guid", "train_finish_time")
-
-
-def _drop_stamps(metadata: Any) -> None:
-    """Drop the random guid and the training time, so that the same data and seed give the same bytes."""
-    for key in _STAMPS:
-        if key in metadata:
-            del metadata[key]
-
-
-def _continued(start: Any, added: Any, cls: type[Any]) -> Any:
-    """One model of class ``cls``: ``start``'s trees, then ``added``'s (fitted on its predictions).
-
-    ``catboost.sum_models`` adds the raw predictions; its result is a bare model whose
-    metadata keeps each part's under ``model0:`` and ``model1:``. The merged model keeps
-    ``added``'s training settings (the loss, which decides what ``predict`` returns) and
-    no stamp (:func:`_drop_stamps`).
-    """
-    summed = sum_models([start, added])
-    metadata = summed.get_metadata()
-    for key in list(metadata.keys()):
-        part, _, name = key.partition(":")
-        if name:  # a part's entry: added's settings become the model's own
-            if part == "model1":
-                metadata[name] = metadata[key]
-            del metadata[key]
-    _drop_stamps(metadata)
-    return cls(**added.get_params()).load_model(blob=summed._serialize_model())
 
 
 def _with_level_errors(ratios: np.ndarray, errors: np.ndarray) -> np.ndarray:
@@ -469,34 +316,6 @@ def _btyd_forecast(frame: pl.DataFrame, column: str = "btyd_expected_revenue") -
     return cast(np.ndarray, np.clip(frame[column].fill_null(0.0).fill_nan(0.0).to_numpy(), 0.0, None))
 
 
-def _trees(model: Any) -> int:
-    return int(model[1].tree_count_ if isinstance(model, tuple) else model.tree_count_)
-
-
-def tweedie_regressor(
-    train: pl.DataFrame,
-    features: list[str],
-    categorical: list[str],
-    params: ModelParams,
-    seed: int,
-    iterations: int,
-) -> Any:
-    """A plain Tweedie regressor on label_revenue (the window search's small model)."""
-    pool = _pool(train, features, categorical, train["label_revenue"].to_numpy())
-    loss = f"Tweedie:variance_power={params.tweedie_variance_power}"
-    return fit_catboost("regressor", loss, pool, params, seed, iterations)
-
-
-def predict_catboost(
-    model: Any, frame: pl.DataFrame, features: list[str], categorical: list[str]
-) -> np.ndarray:
-    """Predictions of a regressor on the revenue scale, never negative."""
-    return cast(
-        np.ndarray,
-        np.clip(np.asarray(model.predict(_pool(frame, features, categorical)), dtype=float), 0.0, None),
-    )
-
-
 class CLVModel:
     """Revenue over the horizon, P(at least one purchase), and a prediction interval."""
 
@@ -551,11 +370,11 @@ class CLVModel:
         for k, (train_idx, test_idx) in enumerate(folds, start=1):
             self._stage = f"fold {k} of {len(folds)}"
             test = dataset[test_idx]
-            value = self._fit_value(dataset, y, bought, train_idx, test_idx)
+            value = self._objective.fit(self, dataset, y, bought, train_idx, test_idx, None)
             oos_value[test_idx] = self._predict_value(value, test)
-            trees_value.append(_trees(value) - self._start_trees("value"))
-            clf = self._fit_one("classifier", "Logloss", dataset, bought, train_idx, test_idx, part="buy")
-            oos_buy[test_idx] = self._p_buy(clf, test)
+            trees_value.append(self._objective.trees(value) - self._start_trees("value"))
+            clf = self.fit_part("classifier", "Logloss", dataset, bought, train_idx, test_idx, part="buy")
+            oos_buy[test_idx] = self.p_buy(clf, test)
             trees_buy.append(clf.tree_count_ - self._start_trees("buy"))
         self.trees_ = max(_MIN_TREES, int(np.median(trees_value)))
         self.trees_buy_ = max(_MIN_TREES, int(np.median(trees_buy)))
@@ -563,7 +382,7 @@ class CLVModel:
 
         scored = ~np.isnan(oos_value)
         self.scale_ = 1.0
-        if p.objective == "log_rmse":
+        if self._objective.rescaled:
             total = oos_value[scored].sum()
             self.scale_ = float(y[scored].sum() / total) if total > 0 else 1.0
         oos_value = oos_value * self.scale_
@@ -590,8 +409,8 @@ class CLVModel:
 
         every = np.arange(dataset.height)
         self._stage = "final, all rows"
-        self.value_model_ = self._fit_value(dataset, y, bought, every, None, trees=self.trees_)
-        self.buy_model_ = self._fit_one(
+        self.value_model_ = self._objective.fit(self, dataset, y, bought, every, None, self.trees_)
+        self.buy_model_ = self.fit_part(
             "classifier", "Logloss", dataset, bought, every, None, self.trees_buy_, "buy"
         )
         return self
@@ -608,14 +427,19 @@ class CLVModel:
         if part == "buy":
             return start.buy_model_
         value = start.value_model_
-        if part in ("clf", "spend"):
-            return value[0 if part == "clf" else 1]
-        return value
+        return value if part == "value" else self._objective.part(value, part)
 
     def _start_trees(self, part: str) -> int:
         """Trees of the start's ``part`` (0 without a start)."""
         begin = self._begin(part)
-        return 0 if begin is None else _trees(begin)
+        if begin is None:
+            return 0
+        return self._objective.trees(begin) if part == "value" else int(begin.tree_count_)
+
+    @property
+    def _objective(self) -> Objective:
+        """How the revenue part is fitted, predicted and explained (``model.objective``)."""
+        return objective(self.params.objective)
 
     def _calibrate_intervals(self, level_log_errors: np.ndarray | None = None) -> IntervalCalibrator:
         oos = self.oos_
@@ -647,13 +471,11 @@ class CLVModel:
         """Log-scale start of the boosting: the BTYD forecast (model.baseline = btyd)."""
         if self.params.baseline != "btyd" or part in ("buy", "clf"):
             return None
-        column = "btyd_expected_revenue" if part == "value" else "btyd_expected_spend"
-        value = _btyd_forecast(frame, column)
-        if self.params.objective == "tweedie" and part == "value":
-            return cast(np.ndarray, np.log(np.maximum(value, _OFFSET_FLOOR)))
-        return cast(np.ndarray, np.log1p(np.maximum(value, 0.0)))
+        if part == "value":
+            return self._objective.log_start(_btyd_forecast(frame, "btyd_expected_revenue"))
+        return cast(np.ndarray, np.log1p(np.maximum(_btyd_forecast(frame, "btyd_expected_spend"), 0.0)))
 
-    def _fit_one(
+    def fit_part(
         self,
         kind: str,
         loss: str,
@@ -664,11 +486,12 @@ class CLVModel:
         trees: int | None = None,
         part: str = "value",
     ) -> Any:
-        """One CatBoost fit of ``part`` (see :meth:`_begin`), continuing the start's when given."""
+        """One CatBoost fit of ``part`` (see :meth:`_begin`), continuing the start's when given (an
+        objective fits its revenue part with it, :mod:`clv_engine.objectives`)."""
 
         def pool(idx: np.ndarray) -> Pool:
             rows = dataset[idx]
-            return _pool(rows, self.features, self.categorical, target[idx], self._offset(rows, part))
+            return make_pool(rows, self.features, self.categorical, target[idx], self._offset(rows, part))
 
         valid = None if test_idx is None else pool(test_idx)
         progress = getattr(self, "_progress", None)
@@ -691,37 +514,6 @@ class CLVModel:
             self._begin(part),
         )
 
-    def _fit_value(
-        self,
-        dataset: pl.DataFrame,
-        y: np.ndarray,
-        bought: np.ndarray,
-        train_idx: np.ndarray,
-        test_idx: np.ndarray | None,
-        trees: int | None = None,
-    ) -> Any:
-        """The revenue part: one regressor, or (classifier, spend regressor, smearing)."""
-        p = self.params
-        if p.objective == "tweedie":
-            loss = f"Tweedie:variance_power={p.tweedie_variance_power}"
-            return self._fit_one("regressor", loss, dataset, y, train_idx, test_idx, trees)
-        if p.objective == "log_rmse":
-            return self._fit_one("regressor", "RMSE", dataset, np.log1p(y), train_idx, test_idx, trees)
-        buyers_train = train_idx[bought[train_idx] == 1]
-        buyers_test = None if test_idx is None else test_idx[bought[test_idx] == 1]
-        target = np.log1p(y)
-        spend = self._fit_one(
-            "regressor", "RMSE", dataset, target, buyers_train, buyers_test, trees, part="spend"
-        )
-        rows = dataset[buyers_train]
-        fitted = spend.predict(
-            _pool(rows, self.features, self.categorical, offset=self._offset(rows, "spend"))
-        )
-        # Duan's smearing: E[1 + y | buy] = exp(f) * mean(exp(residual)).
-        smear = float(np.mean(np.exp(target[buyers_train] - fitted)))
-        clf = self._fit_one("classifier", "Logloss", dataset, bought, train_idx, test_idx, trees, part="clf")
-        return (clf, spend, smear)
-
     # -- predicting ----------------------------------------------------------------------
 
     def value_offset(self, frame: pl.DataFrame) -> np.ndarray | None:
@@ -730,11 +522,11 @@ class CLVModel:
 
     def value_pool(self, frame: pl.DataFrame) -> Pool:
         """The CatBoost pool the revenue model predicts from (features and BTYD offset)."""
-        return _pool(frame, self.features, self.categorical, offset=self.value_offset(frame))
+        return make_pool(frame, self.features, self.categorical, offset=self.value_offset(frame))
 
     def buy_pool(self, frame: pl.DataFrame) -> Pool:
         """The pool the purchase classifiers predict from (no offset)."""
-        return _pool(frame, self.features, self.categorical)
+        return make_pool(frame, self.features, self.categorical)
 
     def spend_offset(self, frame: pl.DataFrame) -> np.ndarray | None:
         """The log-scale start of two_part's spend model (None without a baseline)."""
@@ -742,20 +534,14 @@ class CLVModel:
 
     def spend_pool(self, frame: pl.DataFrame) -> Pool:
         """The pool two_part's spend model predicts from (features and BTYD spend offset)."""
-        return _pool(frame, self.features, self.categorical, offset=self.spend_offset(frame))
+        return make_pool(frame, self.features, self.categorical, offset=self.spend_offset(frame))
 
-    def _p_buy(self, classifier: Any, frame: pl.DataFrame) -> np.ndarray:
+    def p_buy(self, classifier: Any, frame: pl.DataFrame) -> np.ndarray:
+        """P(buy) of ``frame``'s rows by ``classifier`` (the purchase model, or two_part's)."""
         return cast(np.ndarray, classifier.predict_proba(self.buy_pool(frame))[:, 1])
 
     def _predict_value(self, model: Any, frame: pl.DataFrame) -> np.ndarray:
-        if self.params.objective == "tweedie":
-            raw = model.predict(self.value_pool(frame))
-        elif self.params.objective == "log_rmse":
-            raw = np.expm1(model.predict(self.value_pool(frame)))
-        else:
-            clf, spend, smear = model
-            given_buy = np.clip(np.exp(spend.predict(self.spend_pool(frame))) * smear - 1.0, 0.0, None)
-            raw = self._p_buy(clf, frame) * given_buy
+        raw = self._objective.predict(self, model, frame)
         return cast(np.ndarray, np.clip(np.asarray(raw, dtype=float), 0.0, None))
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
@@ -807,7 +593,7 @@ class CLVModel:
         known = chance.is_not_null().to_numpy()
         if target is None:
             target, source = as_float(chance.drop_nulls().mean()), "BG/NBD's mean P(a purchase)"
-        shift = log_odds_shift_to_mean(self._p_buy(self.buy_model_, rows)[known], target)
+        shift = log_odds_shift_to_mean(self.p_buy(self.buy_model_, rows)[known], target)
         if shift is None:
             return "; p_active as the classifier gives it (no shift reaches that mean)"
         self.buy_shift_ = shift
@@ -822,7 +608,7 @@ class CLVModel:
 
     def predict_p_active(self, frame: pl.DataFrame) -> np.ndarray:
         """P(at least one purchase order in the horizon)."""
-        return shift_log_odds(self._p_buy(self.buy_model_, frame), self.buy_shift_)
+        return shift_log_odds(self.p_buy(self.buy_model_, frame), self.buy_shift_)
 
     def predict_interval(
         self, predicted: np.ndarray, frame: pl.DataFrame | None = None, p_active: np.ndarray | None = None

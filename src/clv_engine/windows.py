@@ -34,9 +34,9 @@ import numpy as np
 import polars as pl
 
 from . import metrics
+from .boosting import predict_catboost, tweedie_regressor
 from .dataset import build_dataset
 from .features import feature_names
-from .model import predict_catboost, tweedie_regressor
 from .params import ModelParams, Params
 from .scalars import as_date
 from .timeline import DataRangeError, add_months, cutoff_before, horizon_days, training_cutoffs
