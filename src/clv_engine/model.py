@@ -55,7 +55,7 @@ from scipy.optimize import brentq, nnls
 
 from .baselines import BTYD_P_PURCHASE
 from .boosting import fit_catboost, make_pool
-from .objectives import Objective, objective
+from .objectives import Fold, Objective, objective
 from .params import ModelParams
 from .scalars import as_float
 
@@ -370,7 +370,7 @@ class CLVModel:
         for k, (train_idx, test_idx) in enumerate(folds, start=1):
             self._stage = f"fold {k} of {len(folds)}"
             test = dataset[test_idx]
-            value = self._objective.fit(self, dataset, y, bought, train_idx, test_idx, None)
+            value = self._objective.fit(self, Fold(dataset, y, bought, train_idx, test_idx))
             oos_value[test_idx] = self._predict_value(value, test)
             trees_value.append(self._objective.trees(value) - self._start_trees("value"))
             clf = self.fit_part("classifier", "Logloss", dataset, bought, train_idx, test_idx, part="buy")
@@ -409,7 +409,7 @@ class CLVModel:
 
         every = np.arange(dataset.height)
         self._stage = "final, all rows"
-        self.value_model_ = self._objective.fit(self, dataset, y, bought, every, None, self.trees_)
+        self.value_model_ = self._objective.fit(self, Fold(dataset, y, bought, every, None, self.trees_))
         self.buy_model_ = self.fit_part(
             "classifier", "Logloss", dataset, bought, every, None, self.trees_buy_, "buy"
         )

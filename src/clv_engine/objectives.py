@@ -18,6 +18,7 @@ class here, registered in :data:`OBJECTIVES` and named in params (``model.object
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -30,10 +31,24 @@ from .boosting import make_pool, shap_values, share_among
 if TYPE_CHECKING:  # the model dispatches to this module
     from .model import CLVModel
 
-__all__ = ["OBJECTIVES", "Objective", "objective"]
+__all__ = ["OBJECTIVES", "Fold", "Objective", "objective"]
 
 _OFFSET_FLOOR = 0.01  # currency: the smallest BTYD forecast the Tweedie log offset takes
 _TINY = 1e-9  # a spend below this is no spend (its log would be -inf)
+
+
+@dataclass(frozen=True)
+class Fold:
+    """The rows a revenue part learns from: ``train`` (and, to stop early on, ``test``) of
+    ``data``, with the revenue ``y`` and whether each row ``bought``; ``trees``: how many
+    (None: early stopping on ``test`` decides)."""
+
+    data: pl.DataFrame
+    y: np.ndarray
+    bought: np.ndarray
+    train: np.ndarray
+    test: np.ndarray | None
+    trees: int | None = None
 
 
 class Objective:
@@ -43,16 +58,7 @@ class Objective:
     #: Whether the out-of-sample total is rescaled to the actual one (``CLVModel.scale_``).
     rescaled = False
 
-    def fit(
-        self,
-        model: CLVModel,
-        dataset: pl.DataFrame,
-        y: np.ndarray,
-        bought: np.ndarray,
-        train_idx: np.ndarray,
-        test_idx: np.ndarray | None,
-        trees: int | None,
-    ) -> Any:
+    def fit(self, model: CLVModel, fold: Fold) -> Any:
         """The fitted revenue part (what ``CLVModel.value_model_`` holds)."""
         raise NotImplementedError
 
@@ -93,18 +99,9 @@ class Objective:
 class Tweedie(Objective):
     name = "tweedie"
 
-    def fit(
-        self,
-        model: CLVModel,
-        dataset: pl.DataFrame,
-        y: np.ndarray,
-        bought: np.ndarray,
-        train_idx: np.ndarray,
-        test_idx: np.ndarray | None,
-        trees: int | None,
-    ) -> Any:
+    def fit(self, model: CLVModel, fold: Fold) -> Any:
         loss = f"Tweedie:variance_power={model.params.tweedie_variance_power}"
-        return model.fit_part("regressor", loss, dataset, y, train_idx, test_idx, trees)
+        return model.fit_part("regressor", loss, fold.data, fold.y, fold.train, fold.test, fold.trees)
 
     def predict(self, model: CLVModel, value_model: Any, frame: pl.DataFrame) -> np.ndarray:
         return np.asarray(value_model.predict(model.value_pool(frame)))
@@ -120,17 +117,10 @@ class LogRmse(Objective):
     name = "log_rmse"
     rescaled = True
 
-    def fit(
-        self,
-        model: CLVModel,
-        dataset: pl.DataFrame,
-        y: np.ndarray,
-        bought: np.ndarray,
-        train_idx: np.ndarray,
-        test_idx: np.ndarray | None,
-        trees: int | None,
-    ) -> Any:
-        return model.fit_part("regressor", "RMSE", dataset, np.log1p(y), train_idx, test_idx, trees)
+    def fit(self, model: CLVModel, fold: Fold) -> Any:
+        return model.fit_part(
+            "regressor", "RMSE", fold.data, np.log1p(fold.y), fold.train, fold.test, fold.trees
+        )
 
     def predict(self, model: CLVModel, value_model: Any, frame: pl.DataFrame) -> np.ndarray:
         return np.asarray(np.expm1(value_model.predict(model.value_pool(frame))))
@@ -145,29 +135,23 @@ class TwoPart(Objective):
 
     name = "two_part"
 
-    def fit(
-        self,
-        model: CLVModel,
-        dataset: pl.DataFrame,
-        y: np.ndarray,
-        bought: np.ndarray,
-        train_idx: np.ndarray,
-        test_idx: np.ndarray | None,
-        trees: int | None,
-    ) -> Any:
-        buyers_train = train_idx[bought[train_idx] == 1]
-        buyers_test = None if test_idx is None else test_idx[bought[test_idx] == 1]
-        target = np.log1p(y)
+    def fit(self, model: CLVModel, fold: Fold) -> Any:
+        bought = fold.bought
+        buyers_train = fold.train[bought[fold.train] == 1]
+        buyers_test = None if fold.test is None else fold.test[bought[fold.test] == 1]
+        target = np.log1p(fold.y)
         spend = model.fit_part(
-            "regressor", "RMSE", dataset, target, buyers_train, buyers_test, trees, part="spend"
+            "regressor", "RMSE", fold.data, target, buyers_train, buyers_test, fold.trees, part="spend"
         )
-        rows = dataset[buyers_train]
+        rows = fold.data[buyers_train]
         fitted = spend.predict(
             make_pool(rows, model.features, model.categorical, offset=model.spend_offset(rows))
         )
         # Duan's smearing: E[1 + y | buy] = exp(f) * mean(exp(residual)).
         smear = float(np.mean(np.exp(target[buyers_train] - fitted)))
-        clf = model.fit_part("classifier", "Logloss", dataset, bought, train_idx, test_idx, trees, part="clf")
+        clf = model.fit_part(
+            "classifier", "Logloss", fold.data, bought, fold.train, fold.test, fold.trees, part="clf"
+        )
         return (clf, spend, smear)
 
     def predict(self, model: CLVModel, value_model: Any, frame: pl.DataFrame) -> np.ndarray:
