@@ -20,6 +20,8 @@ Promoting stays a person's act; nothing here changes the champion.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +31,8 @@ import polars as pl
 from . import metrics
 from .dataset import sample_customers
 from .errors import UserError
-from .params import GovernanceParams
-from .scalars import as_float
+from .params import GovernanceParams, Params
+from .scalars import as_date, as_float
 from .scoring import Forecaster
 from .timeline import add_months, horizon_days, labels
 
@@ -40,8 +42,10 @@ __all__ = [
     "TRAINING",
     "ChampionError",
     "InUse",
+    "champion_comparison",
     "champion_files",
     "compare_at_origins",
+    "governance_report",
     "model_in_use",
     "recommend",
 ]
@@ -227,3 +231,86 @@ def recommend(
             f"{rules.min_gini_gain}, min_abs_bias_gain {rules.min_abs_bias_gain}) {where}: {change}"
         )
     return better or (drifted and not worse), reasons, means
+
+
+def champion_comparison(
+    champion: dict[str, Any],
+    forecaster: Forecaster,
+    horizon_months: int,
+    origins: pl.DataFrame,
+    orders: pl.DataFrame,
+    params: Params,
+    progress: Callable[[str], None],
+) -> tuple[pl.DataFrame, str]:
+    """The champion beside the challenger's recipe (:func:`compare_at_origins`) and what the
+    comparison rests on, or why it is empty. ``champion``: its entry in reports/model_in_use.json;
+    ``orders``: the log up to as_of."""
+    trained = dt.date.fromisoformat(champion["trained_as_of"])
+    empty = pl.DataFrame(schema={"cutoff": pl.Date})
+    if champion["horizon_months"] != horizon_months:
+        return empty, (
+            f"no comparison: the champion forecasts {champion['horizon_months']} months, the "
+            f"challenger {horizon_months} (windows.horizon_months changed); their backtests are not "
+            "like for like"
+        )
+    if origins.height == 0:
+        return empty, "no comparison: this log has no backtest origin"
+    progress(f"scoring the champion (trained as of {trained}) at the backtest origins since then")
+    table = compare_at_origins(
+        forecaster,
+        orders,
+        origins,
+        horizon_months,
+        params.evaluate.older_max_customers,
+        params.seed,
+        params.labels.floor_at_zero,
+    )
+    if table.height == 0:
+        ends = add_months(trained, horizon_months)  # the champion's first forecast ends
+        return table, (
+            f"no comparison yet: no backtest origin lies on or after the champion's date ({trained}); "
+            f"its first forecast ends on {ends}, and until a log reaches that day only drift can be judged"
+        )
+    warm = (
+        "; the challenger itself continues the champion's trees (model.update: warm), and its recipe is "
+        "replayed here as a full fit at every origin"
+        if params.model.update == "warm"
+        else ""
+    )
+    first, last = as_date(table["cutoff"].min()), as_date(table["cutoff"].max())
+    return table, (
+        f"{table.height} origin(s) from {first} to {last}: the frozen champion and the challenger's "
+        f"recipe refitted at each origin, on the same customers{warm}"
+    )
+
+
+def governance_report(
+    in_use: dict[str, Any],
+    comparison: pl.DataFrame | None,
+    note: str,
+    means: dict[str, Any] | None,
+    recommended: bool,
+    reasons: list[str],
+) -> dict[str, Any]:
+    """reports/governance.json: which model scored, both cards, the comparison, the recommendation."""
+    champion = in_use["champion"]
+    return {
+        "scored_with": in_use["scored_with"],
+        "champion": None if champion is None else _card(champion),
+        "challenger": _card(in_use["latest"]),
+        "comparison": None
+        if comparison is None
+        else {
+            "origins": comparison.with_columns(pl.col("cutoff").cast(pl.String)).to_dicts(),
+            "mean": means,
+            "note": note,
+        },
+        "promote_recommended": recommended,
+        "reasons": reasons,
+        "decision": "a person promotes the challenger (make promote) or keeps the champion; "
+        "nothing here changes the model in use",
+    }
+
+
+def _card(described: dict[str, Any]) -> dict[str, Any]:
+    return {k: described[k] for k in ("sha256", "trained_as_of", "update")}
