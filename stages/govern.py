@@ -32,17 +32,14 @@ def main(args: argparse.Namespace) -> str:
     horizon = read_json(args.selected)["horizon_months"]
     comparison, note = None, ""
     if champion is not None:
-        orders = pl.read_parquet(args.orders)
-        as_of = resolve_as_of_for(orders, params.as_of)
-        comparison, note = champion_comparison(
-            champion,
-            Forecaster.load(args.bundle),
-            horizon,
-            pl.read_csv(args.origins, try_parse_dates=True),
-            orders.filter(pl.col("order_date") <= as_of),
-            params,
-            progress,
-        )
+
+        def load() -> tuple[Forecaster, pl.DataFrame]:
+            orders = pl.read_parquet(args.orders)
+            as_of = resolve_as_of_for(orders, params.as_of)
+            return Forecaster.load(args.bundle), orders.filter(pl.col("order_date") <= as_of)
+
+        origins = pl.read_csv(args.origins, try_parse_dates=True)
+        comparison, note = champion_comparison(champion, horizon, origins, load, params, progress)
     recommended, reasons, means = recommend(
         scored_with,
         champion is not None and champion["sha256"] == latest["sha256"],

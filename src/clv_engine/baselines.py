@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -28,6 +28,7 @@ __all__ = [
     "BtydFits",
     "add_btyd_columns",
     "apply_btyd",
+    "btyd_forecast",
     "fit_btyd",
     "last_period_revenue",
     "mean_order_value",
@@ -173,6 +174,12 @@ def fit_btyd(
     except ValueError as exc:
         notes.append(f"Gamma-Gamma not fitted ({exc}); spend = the customer's average order value")
     return BtydFits(bg, gg, "; ".join(notes))
+
+
+def btyd_forecast(frame: pl.DataFrame, column: str = "btyd_expected_revenue") -> np.ndarray:
+    """A BTYD output of these rows (:data:`BTYD_COLUMNS`), 0 where BTYD gave none (null or
+    NaN), never negative."""
+    return cast(np.ndarray, np.clip(frame[column].fill_null(0.0).fill_nan(0.0).to_numpy(), 0.0, None))
 
 
 def mean_order_value(table: pl.DataFrame) -> float:

@@ -107,13 +107,6 @@ class Feature:
     kind: str = "numeric"  # numeric | categorical | flag | info (not a model input)
 
 
-#: The frames a family aggregates per customer (each one group-by in :func:`customer_table`):
-#: ``lifetime`` every order up to c; ``window`` the orders in the lookback window W;
-#: ``days`` purchase days (the revenue of each day); ``gaps`` each purchase order after a
-#: customer's first, with the days since the one before (``gap``); ``last_year`` the
-#: purchases in the year before c.
-SOURCES = ("days", "lifetime", "window", "gaps", "last_year")
-
 #: The table's spine, every customer with an order up to c: collected first (the censoring
 #: rule reads the first orders); documented in the anchors family.
 _SPINE = (
@@ -147,7 +140,7 @@ class _At:
 class Family:
     """Features computed together, each documented beside its expression.
 
-    ``aggregates``: per source (:data:`SOURCES`), what to aggregate per customer (helper
+    ``aggregates``: per source (:func:`_sources`), what to aggregate per customer (helper
     columns start with ``_``); ``fill``: the value of a customer the source has no row for
     (0 orders, not null); ``steps``: columns derived after the joins, in three passes (a
     pass reads the ones before it).
@@ -156,7 +149,7 @@ class Family:
     features: tuple[Feature, ...]
     aggregates: dict[str, list[pl.Expr]] = field(default_factory=dict)
     fill: dict[str, object] = field(default_factory=dict)
-    steps: tuple[list[pl.Expr], list[pl.Expr], list[pl.Expr]] = ([], [], [])
+    steps: tuple[list[pl.Expr], list[pl.Expr], list[pl.Expr]] = field(default_factory=lambda: ([], [], []))
 
 
 _PURCHASE = ~pl.col("is_return")
@@ -643,6 +636,26 @@ def feature_names(
     return [f.name for f in features_for(params) if f.kind in kinds]
 
 
+def _sources(past: pl.LazyFrame, at: _At) -> dict[str, pl.LazyFrame]:
+    """The frames a family aggregates per customer, in the order they join the spine (one
+    group-by each): ``days`` purchase days (the revenue of each day); ``lifetime`` every order
+    up to c; ``window`` the orders in the lookback window W; ``gaps`` each purchase order after
+    a customer's first, with the days since the one before (``gap``); ``last_year`` the
+    purchases in the year before c."""
+    purchases = past.filter(_PURCHASE)
+    return {
+        "days": purchases.group_by("customer_id", "order_date")
+        .agg(pl.col("revenue").sum())
+        .sort("customer_id", "order_date"),
+        "lifetime": past,
+        "window": past.filter(pl.col("order_date") > at.window_start),
+        "gaps": purchases.with_columns(
+            pl.col("order_date").diff().dt.total_days().over("customer_id").alias("gap")
+        ).filter(pl.col("gap").is_not_null()),
+        "last_year": _last_year_purchases(past, at.cutoff),
+    }
+
+
 def customer_table(
     orders: pl.DataFrame,
     cutoff: dt.date,
@@ -671,23 +684,11 @@ def customer_table(
         base,
     )
     families = [family(at) for family in FAMILIES]
-    sources = {
-        "days": past.filter(_PURCHASE)
-        .group_by("customer_id", "order_date")
-        .agg(pl.col("revenue").sum())
-        .sort("customer_id", "order_date"),
-        "lifetime": past,
-        "window": past.filter(pl.col("order_date") > at.window_start),
-        "gaps": past.filter(_PURCHASE)
-        .with_columns(pl.col("order_date").diff().dt.total_days().over("customer_id").alias("gap"))
-        .filter(pl.col("gap").is_not_null()),
-        "last_year": _last_year_purchases(past, cutoff),
-    }
     table = spine.lazy()
-    for name in SOURCES:
+    for name, source in _sources(past, at).items():
         aggregates = [a for family in families for a in family.aggregates.get(name, [])]
         if aggregates:
-            per_customer = sources[name].group_by("customer_id").agg(aggregates)
+            per_customer = source.group_by("customer_id").agg(aggregates)
             table = table.join(per_customer, on="customer_id", how="left")
     table = table.with_columns(
         pl.col(name).fill_null(value) for family in families for name, value in family.fill.items()

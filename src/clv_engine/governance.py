@@ -235,16 +235,16 @@ def recommend(
 
 def champion_comparison(
     champion: dict[str, Any],
-    forecaster: Forecaster,
     horizon_months: int,
     origins: pl.DataFrame,
-    orders: pl.DataFrame,
+    load: Callable[[], tuple[Forecaster, pl.DataFrame]],
     params: Params,
     progress: Callable[[str], None],
 ) -> tuple[pl.DataFrame, str]:
     """The champion beside the challenger's recipe (:func:`compare_at_origins`) and what the
     comparison rests on, or why it is empty. ``champion``: its entry in reports/model_in_use.json;
-    ``orders``: the log up to as_of."""
+    ``load``: the champion's Forecaster and the log up to as_of, read only when there is
+    something to compare."""
     trained = dt.date.fromisoformat(champion["trained_as_of"])
     empty = pl.DataFrame(schema={"cutoff": pl.Date})
     if champion["horizon_months"] != horizon_months:
@@ -255,6 +255,7 @@ def champion_comparison(
         )
     if origins.height == 0:
         return empty, "no comparison: this log has no backtest origin"
+    forecaster, orders = load()
     progress(f"scoring the champion (trained as of {trained}) at the backtest origins since then")
     table = compare_at_origins(
         forecaster,

@@ -53,7 +53,7 @@ import polars as pl
 from catboost import Pool
 from scipy.optimize import brentq, nnls
 
-from .baselines import BTYD_P_PURCHASE
+from .baselines import BTYD_P_PURCHASE, btyd_forecast
 from .boosting import fit_catboost, make_pool
 from .objectives import Fold, Objective, objective
 from .params import ModelParams
@@ -311,11 +311,6 @@ def log_odds_shift_to_mean(p: np.ndarray, target: float) -> float | None:
     return float(brentq(gap, -50.0, 50.0, xtol=1e-12))
 
 
-def _btyd_forecast(frame: pl.DataFrame, column: str = "btyd_expected_revenue") -> np.ndarray:
-    """A BTYD output of these rows, 0 where BTYD gave none (null or NaN), never negative."""
-    return cast(np.ndarray, np.clip(frame[column].fill_null(0.0).fill_nan(0.0).to_numpy(), 0.0, None))
-
-
 class CLVModel:
     """Revenue over the horizon, P(at least one purchase), and a prediction interval."""
 
@@ -388,7 +383,7 @@ class CLVModel:
         oos_value = oos_value * self.scale_
         self.stack_: tuple[float, float] | None = None
         if p.ensemble == "stack":
-            btyd = _btyd_forecast(dataset)
+            btyd = btyd_forecast(dataset)
             self.stack_ = stack_weights(oos_value[scored], btyd[scored], y[scored])
             oos_value = self.stack_[0] * oos_value + self.stack_[1] * btyd
             if self._progress is not None:
@@ -471,9 +466,7 @@ class CLVModel:
         """Log-scale start of the boosting: the BTYD forecast (model.baseline = btyd)."""
         if self.params.baseline != "btyd" or part in ("buy", "clf"):
             return None
-        if part == "value":
-            return self._objective.log_start(_btyd_forecast(frame, "btyd_expected_revenue"))
-        return cast(np.ndarray, np.log1p(np.maximum(_btyd_forecast(frame, "btyd_expected_spend"), 0.0)))
+        return self._objective.offset(frame, part)
 
     def fit_part(
         self,
@@ -603,7 +596,7 @@ class CLVModel:
         """The shipped forecast from CatBoost's: itself or the stack (``model.ensemble``),
         times the level factor (``model.level``)."""
         if self.stack_ is not None:
-            catboost = self.stack_[0] * catboost + self.stack_[1] * _btyd_forecast(frame)
+            catboost = self.stack_[0] * catboost + self.stack_[1] * btyd_forecast(frame)
         return catboost * self.level_
 
     def predict_p_active(self, frame: pl.DataFrame) -> np.ndarray:

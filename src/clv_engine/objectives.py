@@ -18,6 +18,7 @@ class here, registered in :data:`OBJECTIVES` and named in params (``model.object
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -26,7 +27,8 @@ import polars as pl
 from catboost import Pool
 from scipy import special
 
-from .boosting import make_pool, shap_values, share_among
+from .baselines import btyd_forecast
+from .boosting import shap_values, share_among
 
 if TYPE_CHECKING:  # the model dispatches to this module
     from .model import CLVModel
@@ -51,23 +53,33 @@ class Fold:
     trees: int | None = None
 
 
-class Objective:
-    """The revenue part of a :class:`CLVModel` (the base: one regressor on a transformed target)."""
+class Objective(ABC):
+    """The revenue part of a :class:`CLVModel`."""
 
     name = ""
     #: Whether the out-of-sample total is rescaled to the actual one (``CLVModel.scale_``).
     rescaled = False
 
+    @abstractmethod
     def fit(self, model: CLVModel, fold: Fold) -> Any:
         """The fitted revenue part (what ``CLVModel.value_model_`` holds)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def predict(self, model: CLVModel, value_model: Any, frame: pl.DataFrame) -> np.ndarray:
         """Expected revenue of ``frame``'s rows (before the model's clip, scale and level)."""
-        raise NotImplementedError
+
+    @abstractmethod
+    def contributions(self, model: CLVModel, rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Per customer, the features' contributions on the log scale of the forecast, and the
+        forecast with every contribution at 0 (currency, before the scale and level)."""
+
+    def offset(self, frame: pl.DataFrame, part: str) -> np.ndarray:
+        """The BTYD forecast of ``frame``'s rows on the scale ``part``'s boosting starts from
+        (``model.baseline``): here the revenue regressor's."""
+        return self.log_start(btyd_forecast(frame))
 
     def log_start(self, btyd: np.ndarray) -> np.ndarray:
-        """The BTYD forecast on the scale the revenue regressor boosts from (``model.baseline``)."""
+        """A BTYD amount on the log scale a regressor boosts from: log(1 + amount)."""
         return cast(np.ndarray, np.log1p(np.maximum(btyd, 0.0)))
 
     def trees(self, value_model: Any) -> int:
@@ -83,20 +95,22 @@ class Objective:
         note that names it (SHAP interactions)."""
         return [(model.value_model_, model.value_pool(rows), "")]
 
+
+class _Regressor(Objective):
+    """One regressor on a transformed revenue: its SHAP values are the contributions."""
+
+    @abstractmethod
+    def from_log(self, log_value: np.ndarray) -> np.ndarray:
+        """A revenue from the regressor's raw scale."""
+
     def contributions(self, model: CLVModel, rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Per customer, the features' contributions on the log scale of the forecast, and the
-        forecast with every contribution at 0 (currency, before the scale and level)."""
         values = shap_values(model.value_model_, model.value_pool(rows))
         offset = model.value_offset(rows)
         base_log = values[:, -1] + (offset if offset is not None else 0.0)
         return values[:, :-1], self.from_log(base_log)
 
-    def from_log(self, log_value: np.ndarray) -> np.ndarray:
-        """A revenue from the regressor's raw scale."""
-        raise NotImplementedError
 
-
-class Tweedie(Objective):
+class Tweedie(_Regressor):
     name = "tweedie"
 
     def fit(self, model: CLVModel, fold: Fold) -> Any:
@@ -113,7 +127,7 @@ class Tweedie(Objective):
         return cast(np.ndarray, np.exp(log_value))
 
 
-class LogRmse(Objective):
+class LogRmse(_Regressor):
     name = "log_rmse"
     rescaled = True
 
@@ -143,10 +157,7 @@ class TwoPart(Objective):
         spend = model.fit_part(
             "regressor", "RMSE", fold.data, target, buyers_train, buyers_test, fold.trees, part="spend"
         )
-        rows = fold.data[buyers_train]
-        fitted = spend.predict(
-            make_pool(rows, model.features, model.categorical, offset=model.spend_offset(rows))
-        )
+        fitted = spend.predict(model.spend_pool(fold.data[buyers_train]))
         # Duan's smearing: E[1 + y | buy] = exp(f) * mean(exp(residual)).
         smear = float(np.mean(np.exp(target[buyers_train] - fitted)))
         clf = model.fit_part(
@@ -158,6 +169,11 @@ class TwoPart(Objective):
         clf, spend, smear = value_model
         given_buy = np.clip(np.exp(spend.predict(model.spend_pool(frame))) * smear - 1.0, 0.0, None)
         return cast(np.ndarray, model.p_buy(clf, frame) * given_buy)
+
+    def offset(self, frame: pl.DataFrame, part: str) -> np.ndarray:
+        if part == "spend":  # the spend regressor's start: BTYD's expected spend
+            return self.log_start(btyd_forecast(frame, "btyd_expected_spend"))
+        return super().offset(frame, part)
 
     def trees(self, value_model: Any) -> int:
         return int(value_model[1].tree_count_)
