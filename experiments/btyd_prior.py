@@ -1,0 +1,92 @@
+"""A weak prior on the BTYD shape parameters: does the level stop hanging on where a
+search stops on a flat likelihood, and is it as accurate? The level rule alone at every
+monthly origin of every visible log.
+
+    .venv/bin/python experiments/btyd_prior.py --sd none 3 1.5     # about 12 minutes a value
+    .venv/bin/python experiments/btyd_prior.py --sd 2 --only superstore
+
+For each prior standard deviation (:data:`clv_engine.btyd.PRIOR_SD`; ``none`` is maximum
+likelihood), each visible log (experiments/level_calendar.py) and horizon 3 and 6,
+:func:`clv_engine.level.level_history` refits BG/NBD + GG (calendar and operational time)
+at every monthly origin and :func:`clv_engine.level.forecast_level` applies the shipped
+rule. Printed per log and horizon: mean |forecast / realised - 1| of the plain BG/NBD + GG
+total and of the shipped rule, over all origins and over the newest 12 (worst of those),
+then the newest 12 origins' signed errors; last, the means over every log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from level_calendar import logs
+
+from clv_engine import btyd, level
+from clv_engine.params import LifecycleParams
+
+
+def _sd(text: str) -> float | None:
+    return None if text == "none" else float(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sd", nargs="+", default=["none", "3", "1.5"])
+    parser.add_argument("--only", default=None, help="one log (default: every visible log)")
+    parser.add_argument("--horizons", nargs="+", type=int, default=[3, 6])
+    parser.add_argument("--exact-gradient", action="store_true", help="L-BFGS-B on the exact gradient")
+    parser.add_argument("--save", default=None, help="a folder for each level history (parquet)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        all_logs = logs(Path(tmp), only=args.only)
+    for text in args.sd:
+        btyd.PRIOR_SD = _sd(text)
+        btyd._FITS.clear()
+        btyd.EXACT_GRADIENT = args.exact_gradient
+        every: dict[str, list[float]] = {"btyd": [], "rule": []}
+        newest: dict[str, list[float]] = {"btyd": [], "rule": []}
+        for name, orders in all_logs.items():
+            end = orders["order_date"].max()
+            for horizon in args.horizons:
+                history = level.level_history(orders, end, horizon, LifecycleParams())
+                if args.save:
+                    gradient = "exact" if args.exact_gradient else "differences"
+                    history.write_parquet(Path(args.save) / f"{text}-{gradient}-{name}-h{horizon}.parquet")
+                rows = [row for row in history.iter_rows(named=True) if row["realized_total"] > 0]
+                rule = np.array(
+                    [
+                        level.forecast_level(
+                            history, row["cutoff"], horizon, row["btyd_total"], row["season_btyd_total"]
+                        ).total
+                        / row["realized_total"]
+                        - 1
+                        for row in rows
+                    ]
+                )
+                plain = np.array([(row["btyd_total"] or np.nan) / row["realized_total"] - 1 for row in rows])
+                line = f"sd={text} {name} h{horizon} ({len(rows)} origins):"
+                for label, errors in (("btyd", plain), ("rule", rule)):
+                    e = np.abs(errors)
+                    every[label] += e.tolist()
+                    newest[label] += e[-12:].tolist()
+                    newest_12 = e[-12:]
+                    line += f"  {label} {np.nanmean(e):.1%} / {np.nanmean(newest_12):.1%}"
+                    line += f" ({np.nanmax(newest_12):.0%})"
+                print(line, flush=True)
+                cutoffs = [str(row["cutoff"]) for row in rows][-12:]
+                print(
+                    "   newest 12 (rule): "
+                    + " ".join(f"{c}:{v:+.1%}" for c, v in zip(cutoffs, rule[-12:], strict=True))
+                )
+        for label in ("btyd", "rule"):
+            print(
+                f"sd={text} every log, {label}: {np.nanmean(every[label]):.2%} over all origins,"
+                f" {np.nanmean(newest[label]):.2%} over the newest 12 (worst {np.nanmax(newest[label]):.1%})",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
