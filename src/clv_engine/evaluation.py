@@ -340,13 +340,18 @@ def rolling_backtest(
     """:func:`backtest` at ``n_origins`` monthly origins, newest ``as_of - H`` (module docstring).
 
     ``history``: :func:`clv_engine.level.level_history` up to ``as_of`` (the features
-    stage's), computed here when not given. Raises :class:`DataRangeError` when not even
-    the newest origin can be backtested.
+    stage's), computed here when not given, which the older origins read (only its origins
+    realised by each). The newest origin computes its own, as the production path at its
+    date does: the monthly origins stepped back from the newest origin can fall a day away
+    from those stepped back from ``as_of`` (2023-06-29 against 2023-06-30), and the level's
+    past errors, and with them the bands, with them; a champion trained at that date then
+    scored its own origin with other bands than the replay. Raises
+    :class:`DataRangeError` when not even the newest origin can be backtested.
     """
     orders = orders.filter(pl.col("order_date") <= as_of)
     if history is None:
         history = level_history(orders, as_of, horizon_months, params.lifecycle, seed=params.seed)
-    newest = backtest(orders, as_of, params, horizon_months, progress, level_history_=history)
+    newest = backtest(orders, as_of, params, horizon_months, progress)
     # Older origins: the same path on a seeded sample of customers (trained and scored) with
     # at most the newest origin's trees and the revenue model at evaluate.older_learning_rate,
     # so that many origins stay affordable on a large log.
