@@ -374,3 +374,19 @@ def test_every_objective_params_allow_has_one_class_and_no_other():
     allowed = typing.get_args(typing.get_type_hints(ModelParams)["objective"])
     assert sorted(OBJECTIVES) == sorted(allowed)
     assert all(OBJECTIVES[name].name == name for name in allowed)
+
+
+def test_an_objective_says_whether_its_revenue_part_is_made_of_trees():
+    """explain needs SHAP values only from trees: the fallback's constant has none, whatever
+    the objective, and two_part's revenue part is trees only when both of its parts are."""
+    from catboost import CatBoostRegressor
+
+    from clv_engine.boosting import ConstantModel
+    from clv_engine.objectives import objective
+
+    trees = CatBoostRegressor(iterations=2, verbose=False).fit([[0.0], [1.0]], [0.0, 1.0])
+    constant = ConstantModel("regressor", 0.0)
+    assert objective("tweedie").boosted(trees) and not objective("tweedie").boosted(constant)
+    assert objective("two_part").boosted((trees, trees, 1.0))
+    assert not objective("two_part").boosted((constant, trees, 1.0))
+    assert not objective("two_part").boosted(constant)  # the fallback under two_part

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from clv_engine.explain import shap_means
-from clv_engine.monitoring import monitor, psi
+from clv_engine.monitoring import monitor, no_reference, psi
 from clv_engine.params import MonitorParams
 
 PARAMS = MonitorParams()
@@ -57,6 +57,15 @@ def test_alert_for_a_shift_in_one_feature_names_it():
     reasons = result.summary["reasons"]
     assert result.summary["retrain_recommended"] is True
     assert len(reasons) == 1 and reasons[0].startswith("feature drift in avg_order_value")
+    assert result.verdict == "1 of 5 features drifted; retraining recommended (a person decides)"
+
+
+def test_without_a_trained_model_the_monitor_says_why_and_alerts_nothing():
+    result = no_reference("too short a log: 2 months of history")
+    assert result.summary["retrain_recommended"] is False and result.summary["reasons"] == []
+    assert result.feature_drift.height == 0 and result.shap_drift is not None
+    assert result.verdict == result.summary["no_reference"]
+    assert "no training population" in result.verdict and "2 months of history" in result.verdict
 
 
 def test_alert_for_a_shift_in_predictions():

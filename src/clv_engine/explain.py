@@ -67,7 +67,7 @@ class Explanation:
 def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
     """SHAP contributions of the revenue model for ``rows`` (see the module docstring)."""
     value_model = model.value_model_
-    if not _boosted(value_model):
+    if not objective(model.params.objective).boosted(value_model):
         n = rows.height
         zeros = np.zeros((n, len(model.features)))
         prediction = model.predict(rows)
@@ -80,11 +80,6 @@ def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
     change = prediction - start
     currency = share_among(shap, change)
     return Explanation(shap, prediction, start, currency, model.features)
-
-
-def _boosted(value_model: Any) -> bool:
-    parts = value_model[:2] if isinstance(value_model, tuple) else (value_model,)
-    return all(hasattr(part, "get_feature_importance") for part in parts)
 
 
 def shap_means(shap: np.ndarray, features: list[str]) -> pl.DataFrame:
@@ -144,7 +139,7 @@ def interactions(
     its first ``max_trees`` trees; ``trees`` says how many of how many were used.
     """
     value_model = model.value_model_
-    if not _boosted(value_model) or rows.height == 0:
+    if not objective(model.params.objective).boosted(value_model) or rows.height == 0:
         return pl.DataFrame(schema=_INTERACTIONS)
     if rows.height > sample:
         rows = rows.sample(sample, seed=seed).sort("customer_id")

@@ -32,8 +32,10 @@ never alert. PSI uses shares floored at 1e-4 so empty bins stay finite.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +43,23 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from .evaluation import model_features
+from .explain import explain, shap_means
 from .metrics import same_amounts
-from .params import MonitorParams
+from .model import CLVModel
+from .params import MonitorParams, Params
+from .scalars import as_date
 
-__all__ = ["MonitorResult", "feature_drift", "monitor", "psi", "reference_cutoff", "shap_drift"]
+__all__ = [
+    "MonitorResult",
+    "feature_drift",
+    "monitor",
+    "monitor_model",
+    "no_reference",
+    "psi",
+    "reference_cutoff",
+    "shap_drift",
+]
 
 _FLOOR = 1e-4
 # A training cutoff within this many days of as_of - 1 year is "the same calendar window".
@@ -227,6 +242,85 @@ class MonitorResult:
     prediction_drift: dict[str, Any]
     summary: dict[str, Any]
     shap_drift: pl.DataFrame | None = None
+
+    @property
+    def verdict(self) -> str:
+        """One line for a person: what the checks found."""
+        if "no_reference" in self.summary:
+            return str(self.summary["no_reference"])
+        decision = (
+            "retraining recommended (a person decides)" if self.summary["retrain_recommended"] else "no alert"
+        )
+        drifted, checked = self.summary["features_drifted"], self.summary["features_checked"]
+        return f"{drifted} of {checked} features drifted; {decision}"
+
+
+def no_reference(method: str) -> MonitorResult:
+    """No model was trained (too short a log; ``method`` says why): there is no training
+    population to compare the customers with, and the outputs say so."""
+    reason = (
+        "no drift check: no model was trained, so there is no training population to compare the "
+        f"customers with ({method})"
+    )
+    summary = {
+        "retrain_recommended": False,
+        "reasons": [],
+        "decision": "a person decides whether to retrain; this stage never retrains",
+        "features_drifted": 0,
+        "features_checked": 0,
+        "no_reference": reason,
+    }
+    return MonitorResult(
+        pl.DataFrame(schema={"feature": pl.String, "drift": pl.Boolean}),
+        {},
+        summary,
+        pl.DataFrame(schema={"feature": pl.String}),
+    )
+
+
+def monitor_model(
+    model: CLVModel,
+    training: pl.DataFrame,
+    current: pl.DataFrame,
+    current_shap_means: pl.DataFrame,
+    params: Params,
+    metrics: dict[str, Any],
+    metadata: dict[str, Any],
+    progress: Callable[[str], None] | None = None,
+) -> MonitorResult:
+    """The monitor stage's checks: the scored customers (``current``, with their SHAP means
+    from the explain stage) against the model's training population at the reference cutoff
+    (:func:`reference_cutoff`) and the model's own predictions for it; the accuracy check
+    reads the backtest's Gini (``metrics``) and the validation's (``metadata``)."""
+    chosen, why = reference_cutoff(
+        sorted(set(training["cutoff"].to_list())), as_date(current["cutoff"].max())
+    )
+    reference = training.filter(pl.col("cutoff") == chosen)
+    backtest_gini = metrics["model"]["normalized_gini"] if metrics.get("backtest") else None
+    validation_gini = metadata["validation"]["out_of_sample"]["normalized_gini"]
+    names, categorical = model_features(params)
+    numeric = [n for n in names if n not in categorical]
+    if progress is not None:
+        progress(f"reference: {reference.height:,} customers, {why}; current: {current.height:,}")
+    before = explain(model, reference)
+    result = monitor(
+        reference,
+        current,
+        before.prediction,
+        current["predicted_clv"].to_numpy(),
+        numeric,
+        categorical,
+        params.monitor,
+        validation_gini=validation_gini,
+        backtest_gini=backtest_gini,
+        shap=(shap_means(before.shap, before.features), current_shap_means),
+    )
+    summary = (
+        result.summary
+        | {"reference": why}
+        | ({"no_backtest": metrics["no_backtest"]} if not metrics.get("backtest") else {})
+    )
+    return dataclasses.replace(result, summary=summary)
 
 
 def monitor(

@@ -86,6 +86,10 @@ class Objective(ABC):
         """How many trees the revenue part has."""
         return int(value_model.tree_count_)
 
+    def boosted(self, value_model: Any) -> bool:
+        """Whether the revenue part is made of trees (the fallback's is a constant: no SHAP)."""
+        return hasattr(value_model, "get_feature_importance")
+
     def part(self, value_model: Any, name: str) -> Any:
         """A named part of a composite revenue model (two_part's ``clf`` and ``spend``)."""
         raise ValueError(f"the {self.name} objective has no part {name!r}")
@@ -177,6 +181,10 @@ class TwoPart(Objective):
 
     def trees(self, value_model: Any) -> int:
         return int(value_model[1].tree_count_)
+
+    def boosted(self, value_model: Any) -> bool:
+        parts = value_model[:2] if isinstance(value_model, tuple) else (value_model,)
+        return all(super(TwoPart, self).boosted(part) for part in parts)
 
     def part(self, value_model: Any, name: str) -> Any:
         if name not in ("clf", "spend"):
