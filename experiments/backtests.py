@@ -1,6 +1,6 @@
 """Model configurations on several backtests that end on or before their as_of.
 
-    python experiments/backtests.py --config "" --config "model.ensemble=stack"
+    python experiments/backtests.py --config "" --config "model.objective=two_part"
     python experiments/backtests.py --origins cdnow-1997-12 synth-2022-12 --variants
 
 One backtest is a noisy judge: on the same engine its bias swings by tens of points from

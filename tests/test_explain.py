@@ -66,15 +66,13 @@ def test_currency_contributions_add_up_to_the_prediction(fitted):
 
 
 @pytest.mark.parametrize("level", [1.0, 0.7])
-def test_contributions_add_up_with_a_stacked_or_rescaled_forecast(fitted, level):
+def test_contributions_add_up_with_a_rescaled_forecast(fitted, level):
     model, rows = fitted
-    stacked = copy.copy(model)
-    stacked.stack_ = (0.6, 0.5)
-    stacked.level_ = level  # model.level: a factor of every forecast, set by anchor_level
-    e = explain(stacked, rows)
-    assert np.allclose(e.start + e.currency.sum(axis=1), stacked.predict(rows), rtol=1e-9, atol=1e-6)
-    btyd = rows["btyd_expected_revenue"].fill_null(0.0).fill_nan(0.0).to_numpy()
-    assert np.allclose(stacked.predict(rows), level * (0.6 * model.predict(rows) + 0.5 * btyd))
+    scaled = copy.copy(model)
+    scaled.level_ = level  # model.level: a factor of every forecast, set by anchor_level
+    e = explain(scaled, rows)
+    assert np.allclose(e.start + e.currency.sum(axis=1), scaled.predict(rows), rtol=1e-9, atol=1e-6)
+    assert np.allclose(scaled.predict(rows), level * model.predict(rows))
 
 
 def test_tables_and_narratives(fitted):

@@ -12,7 +12,7 @@ from clv_engine.boosting import fit_catboost
 from clv_engine.dataset import build_dataset, customer_rows
 from clv_engine.evaluation import fit_clv, warm_start
 from clv_engine.fallback import BaselineForecaster
-from clv_engine.model import IntervalCalibrator, stack_weights
+from clv_engine.model import IntervalCalibrator
 from clv_engine.orders import build_orders
 from clv_engine.params import parse_params
 from clv_engine.synth import SynthConfig, generate_transactions
@@ -119,32 +119,13 @@ def test_too_few_older_cutoffs_switch_to_grouped_folds(small_problem):
     assert np.isfinite(model.oos_["predicted"]).all() and model.oos_["predicted"].size == data.height
 
 
-def test_stack_weights_recover_a_known_blend_and_fall_back_to_catboost():
-    rng = np.random.default_rng(1)
-    model, btyd = rng.gamma(1.0, 20.0, 500), rng.gamma(1.0, 20.0, 500)
-    assert stack_weights(model, btyd, 0.3 * model + 0.7 * btyd) == pytest.approx((0.3, 0.7))
-    # A negative relation is clipped to 0; with both at 0 CatBoost ships alone.
-    w1, w2 = stack_weights(model, btyd, btyd - 0.5 * model)
-    assert w1 == 0.0 and w2 > 0
-    assert stack_weights(model, btyd, -(model + btyd)) == (1.0, 0.0)
+def test_a_retired_option_is_refused_with_what_to_do():
+    from clv_engine.params import ParamsError, parse_params
 
-
-def test_stacked_forecast_is_the_weighted_sum_calibrated_out_of_sample(small_problem):
-    orders, as_of, cutoffs = small_problem
-    params = _params(ensemble="stack")
-    data = build_dataset(orders, cutoffs, 6, 3, params.features, params.lifecycle, params.labels)
-    lines = []
-    model = fit_clv(data, params, lines.append)
-    w1, w2 = model.stack_
-    assert w1 >= 0 and w2 >= 0 and any(f"{w1:.3f} x CatBoost + {w2:.3f} x BTYD" in x for x in lines)
-    rows, _ = customer_rows(orders, as_of, 6, 3, params.features, params.lifecycle)
-    plain = fit_clv(data, _params())
-    btyd = rows["btyd_expected_revenue"].fill_null(0.0).fill_nan(0.0).to_numpy()
-    assert np.allclose(model.predict(rows), w1 * plain.predict(rows) + w2 * btyd)
-    # The interval band is calibrated on the stacked out-of-sample forecast.
-    oos = model.oos_
-    lower, upper = model.predict_interval(oos["predicted"])
-    assert 0.85 <= np.mean((lower <= oos["actual"]) & (oos["actual"] <= upper)) <= 0.97
+    with pytest.raises(
+        ParamsError, match=r"model.ensemble is no longer an option: .* lost on every backtest"
+    ):
+        parse_params({"model": {"ensemble": "stack"}})
 
 
 @pytest.mark.parametrize("target", [None, 1234.5])

@@ -26,7 +26,7 @@ VARIANTS = {
     "two_part": {
         # update: warm without a champion falls back to a full fit (the warm path itself runs
         # in tests/test_governance_e2e.py, after a promotion)
-        "model": {"objective": "two_part", "ensemble": "stack", "level": "trees", "update": "warm"},
+        "model": {"objective": "two_part", "level": "trees", "update": "warm"},
         "cluster": {"method": "kmeans"},
         "labels": {"floor_at_zero": False},
         "lifecycle": {"log_start": "complete"},

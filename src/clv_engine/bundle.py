@@ -127,10 +127,6 @@ def model_card(
         },
         # The band and p_active over each other horizon (clv_lower_<h>m ...): what calibrates it.
         "horizon_intervals": model.horizon_bands_.describe(),
-        # model.ensemble = stack: the weights of CatBoost and BTYD in the shipped forecast.
-        "stack_weights": None
-        if model.stack_ is None
-        else {"catboost": model.stack_[0], "btyd": model.stack_[1]},
         "features": names,
         "versions": versions(),
     }
@@ -174,7 +170,6 @@ def fallback_card(
             if m != features_report["horizon_months"]
         },
         "fallback": {"reason": reason, "customers_by_source": {k: int(v) for k, v in sources.items()}},
-        "stack_weights": None,
         "features": names,
         "versions": versions(),
     }

@@ -4,8 +4,7 @@ CatBoost computes exact TreeSHAP values itself (``get_feature_importance(type=
 "ShapValues")``). For the Tweedie and log1p objectives these are contributions on the
 log scale: prediction = exp(start + sum of contributions), where the start is the
 boosting's starting point (the BG/NBD + Gamma-Gamma forecast when ``model.baseline`` is
-btyd) times the model's average correction (with ``model.ensemble`` stack, weighted and
-plus the BTYD share of the forecast). To speak in currency, each customer's
+btyd) times the model's average correction and the level factor. To speak in currency, each customer's
 change from the start, ``prediction - start``, is shared among the features in
 proportion to their log-scale contributions: the currency contributions add up exactly
 to the prediction minus the start.
@@ -74,9 +73,8 @@ def explain(model: CLVModel, rows: pl.DataFrame) -> Explanation:
         return Explanation(zeros, prediction, prediction, zeros, model.features)
     shap, start = objective(model.params.objective).contributions(model, rows)
     prediction = model.predict(rows)
-    # With model.ensemble = stack the BTYD share of the forecast is part of the start, and
-    # the level factor (model.level) scales every forecast, the start included.
-    start = model.shipped(start * model.scale_, rows)
+    # The level factor (model.level) scales every forecast, the start included.
+    start = model.shipped(start * model.scale_)
     change = prediction - start
     currency = share_among(shap, change)
     return Explanation(shap, prediction, start, currency, model.features)

@@ -48,7 +48,6 @@ class BaselineForecaster:
         self.trees_ = self.trees_buy_ = 0
         self.validation_ = f"none: {reason}"
         self.level_, self.buy_shift_, self.scale_ = 1.0, 0.0, 1.0
-        self.stack_ = None
         self.cutoffs_: list[dt.date] = []
         self.level_note_ = f"the BG/NBD + Gamma-Gamma forecast itself ({reason})"
         self.value_model_ = ConstantModel("regressor", 0.0)  # no SHAP values: no trees

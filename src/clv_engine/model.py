@@ -8,10 +8,9 @@ Objectives (``model.objective``): how the revenue part is fitted, predicted and 
 one class each in :mod:`clv_engine.objectives`; the CatBoost fits themselves are
 :mod:`clv_engine.boosting`'s.
 
-Ensemble (``model.ensemble``): ``stack`` ships ``w1 x CatBoost + w2 x BTYD`` with the
-weights a non-negative least-squares fit (no intercept) of the actual on the two
-out-of-sample forecasts; ``none`` ships CatBoost alone (the BTYD forecast is then its
-starting point and its features).
+The BTYD forecast is the boosting's starting point (``model.baseline``) and a set of
+features; the trees ship alone. (A stacked ensemble, ``w1 x CatBoost + w2 x BTYD``, lost
+on every backtest and was removed: experiments/RESULTS.md.)
 
 Level (``model.level``, :meth:`CLVModel.anchor_level`): the trees learn the level of the
 calendar windows their training horizons covered, another season's on most logs. The
@@ -51,9 +50,9 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import polars as pl
 from catboost import Pool
-from scipy.optimize import brentq, nnls
+from scipy.optimize import brentq
 
-from .baselines import BTYD_P_PURCHASE, btyd_forecast
+from .baselines import BTYD_P_PURCHASE
 from .boosting import fit_catboost, make_pool
 from .objectives import Fold, Objective, objective
 from .params import ModelParams
@@ -67,7 +66,6 @@ __all__ = [
     "IntervalCalibrator",
     "log_odds_shift_to_mean",
     "shift_log_odds",
-    "stack_weights",
 ]
 
 _MIN_TREES = 50
@@ -280,17 +278,6 @@ def _spend_end(
     return cast(np.ndarray, spend * quantiles[bins, np.clip(steps.astype(int), 0, SPEND_STEPS)])
 
 
-def stack_weights(model: np.ndarray, btyd: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
-    """(w1, w2) >= 0 minimising ||actual - w1 model - w2 btyd||, no intercept.
-
-    (1, 0), CatBoost alone, when the fit gives both weights 0 (nothing to stack).
-    """
-    weights, _ = nnls(np.column_stack([model, btyd]).astype(float), np.asarray(actual, dtype=float))
-    if not np.any(weights > 0):
-        return 1.0, 0.0
-    return float(weights[0]), float(weights[1])
-
-
 def shift_log_odds(p: np.ndarray, shift: float) -> np.ndarray:
     """Probabilities with ``shift`` added to their log-odds (0 and 1 stay where they are)."""
     if shift == 0.0:
@@ -354,7 +341,6 @@ class CLVModel:
                 self.__dict__.pop(name, None)
 
     def _fit(self, dataset: pl.DataFrame) -> CLVModel:
-        p = self.params
         y = dataset["label_revenue"].to_numpy().astype(float)
         bought = dataset["label_bought"].to_numpy().astype(int)
 
@@ -381,14 +367,6 @@ class CLVModel:
             total = oos_value[scored].sum()
             self.scale_ = float(y[scored].sum() / total) if total > 0 else 1.0
         oos_value = oos_value * self.scale_
-        self.stack_: tuple[float, float] | None = None
-        if p.ensemble == "stack":
-            btyd = btyd_forecast(dataset)
-            self.stack_ = stack_weights(oos_value[scored], btyd[scored], y[scored])
-            oos_value = self.stack_[0] * oos_value + self.stack_[1] * btyd
-            if self._progress is not None:
-                w1, w2 = self.stack_
-                self._progress(f"stacked forecast: {w1:.3f} x CatBoost + {w2:.3f} x BTYD")
         self.oos_ = {
             "rows": np.flatnonzero(scored),  # which training rows (other horizons' bands)
             "predicted": oos_value[scored],
@@ -539,7 +517,7 @@ class CLVModel:
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         """Expected revenue over the horizon (currency), never negative."""
-        return self.shipped(self._predict_value(self.value_model_, frame) * self.scale_, frame)
+        return self.shipped(self._predict_value(self.value_model_, frame) * self.scale_)
 
     def anchor_level(
         self,
@@ -592,11 +570,8 @@ class CLVModel:
         self.buy_shift_ = shift
         return f", p_active's log-odds shifted by {self.buy_shift_:+.4f} to {source}, {target:.4f}"
 
-    def shipped(self, catboost: np.ndarray, frame: pl.DataFrame) -> np.ndarray:
-        """The shipped forecast from CatBoost's: itself or the stack (``model.ensemble``),
-        times the level factor (``model.level``)."""
-        if self.stack_ is not None:
-            catboost = self.stack_[0] * catboost + self.stack_[1] * btyd_forecast(frame)
+    def shipped(self, catboost: np.ndarray) -> np.ndarray:
+        """The shipped forecast from CatBoost's: times the level factor (``model.level``)."""
         return catboost * self.level_
 
     def predict_p_active(self, frame: pl.DataFrame) -> np.ndarray:

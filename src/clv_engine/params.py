@@ -270,9 +270,6 @@ class ModelParams:
     # multiplicative corrections to it.
     use_btyd_features: bool = True
     baseline: Literal["btyd", "none"] = "btyd"
-    # stack: the shipped forecast is w1 x CatBoost + w2 x BTYD, the weights a non-negative
-    # least-squares fit on the out-of-sample predictions (lost on the backtests: RESULTS.md).
-    ensemble: Literal["none", "stack"] = "none"
     # Who sets the forecast's total over the customers scored (src/clv_engine/level.py).
     # auto: BG/NBD + GG in operational time (the log's yearly season, when a full year is
     # there to learn it) times the realised / forecast ratio of the newest
@@ -533,6 +530,14 @@ def parse_params(raw: Any) -> Params:
 
 _Section = TypeVar("_Section", bound="DataclassInstance")
 
+#: Keys that were options once and left the product, with what to do instead.
+RETIRED = {
+    "model.ensemble": (
+        "the stacked ensemble (w1 x CatBoost + w2 x BTYD) lost on every backtest and was removed "
+        "(experiments/RESULTS.md); delete the key: the trees ship alone, their total set by model.level"
+    ),
+}
+
 
 def _parse_dataclass(cls: type[_Section], raw: Any, where: str) -> _Section:
     label = where or "params.yaml"
@@ -541,6 +546,9 @@ def _parse_dataclass(cls: type[_Section], raw: Any, where: str) -> _Section:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(map(str, raw)) - set(fields))
+    for name in unknown:
+        if _key(where, name) in RETIRED:
+            raise ParamsError(f"{_key(where, name)} is no longer an option: {RETIRED[_key(where, name)]}")
     if unknown:
         raise ParamsError(
             f"unknown key {_key(where, unknown[0])}; allowed keys in {label}: " + ", ".join(sorted(fields))
