@@ -371,3 +371,23 @@ def test_an_objective_says_whether_its_revenue_part_is_made_of_trees():
     assert objective("two_part").boosted((trees, trees, 1.0))
     assert not objective("two_part").boosted((constant, trees, 1.0))
     assert not objective("two_part").boosted(constant)  # the fallback under two_part
+
+
+def test_a_bundle_that_shipped_a_stacked_forecast_is_refused_on_load(small_problem):
+    """model.ensemble: stack was removed; a champion saved with its weights would be scored
+    without them, so loading it says to retrain instead."""
+    import pickle
+
+    from clv_engine.errors import UserError
+
+    orders, _, cutoffs = small_problem
+    params = _params()
+    data = build_dataset(orders, cutoffs, 6, 3, params.features, params.lifecycle, params.labels)
+    model = fit_clv(data, params)
+    assert pickle.loads(pickle.dumps(model)).trees_ == model.trees_  # a current bundle loads
+    old = pickle.loads(pickle.dumps(model))
+    old.__dict__["stack_"] = None  # an older bundle without a stack: loads as before
+    assert "stack_" not in pickle.loads(pickle.dumps(old)).__dict__
+    old.__dict__["stack_"] = (0.6, 0.5)
+    with pytest.raises(UserError, match=r"model\.ensemble: stack, which was removed"):
+        pickle.loads(pickle.dumps(old))

@@ -54,6 +54,7 @@ from scipy.optimize import brentq
 
 from .baselines import BTYD_P_PURCHASE
 from .boosting import fit_catboost, make_pool
+from .errors import UserError
 from .objectives import Fold, Objective, objective
 from .params import ModelParams
 from .scalars import as_float
@@ -314,6 +315,17 @@ class CLVModel:
         self.categorical = categorical
         self.params = params
         self.seed = seed
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A bundle saved by an older version: refused when it shipped a stacked forecast
+        (``model.ensemble: stack``, removed), which this version would score differently."""
+        if state.get("stack_") is not None:
+            raise UserError(
+                "this model bundle was trained with model.ensemble: stack, which was removed (it lost "
+                "on every backtest): retrain it with this version (dvc repro) and promote the new one"
+            )
+        state.pop("stack_", None)
+        self.__dict__.update(state)
 
     # -- fitting -------------------------------------------------------------------------
 
