@@ -183,7 +183,7 @@ def test_on_a_ridge_the_fit_does_not_depend_on_where_the_search_starts_or_how(mo
     """Maximum likelihood on the ridge stops at b = 385 .. 84,000 depending on the start and
     on whether L-BFGS-B is given the gradient; under the weak prior every start and both
     searches settle on the same point (Superstore's level moved by up to 16 points with the
-    search before; experiments/RESULTS.md, 2026-12-08)."""
+    search before; experiments/RESULTS.md, 2026-12-07)."""
     from clv_engine import btyd
 
     monkeypatch.setattr(btyd, "_FITS", type(btyd._FITS)())
