@@ -126,9 +126,13 @@ def test_total_range_contains_the_total_and_narrows_with_more_origins():
     assert many[1] - many[0] < few[1] - few[0]
     # symmetric on the log scale
     assert math.log(100.0 / many[0]) == pytest.approx(math.log(many[1] / 100.0))
-    # no past origin: sampling noise only
+    # no past origin: the typical level error (0.3 on the log scale, as two origins) and the noise
     _, hi = total_range(100.0, np.array([]), 0.9, 0.02)
-    assert hi / 100.0 == pytest.approx(math.exp(1.6448536 * 0.02), rel=1e-6)
+    assert hi / 100.0 == pytest.approx(math.exp(1.6448536 * math.sqrt(0.3**2 * 1.5 + 0.02**2)), rel=1e-6)
+    # two lucky origins (errors of 1%) do not make the range as narrow as their own spread
+    lucky = total_range(100.0, np.log([1.01, 0.99]), 0.9, 0.0)
+    s2 = (math.log(1.01) ** 2 + math.log(0.99) ** 2 + 2 * 0.3**2) / 4
+    assert lucky[1] / 100.0 == pytest.approx(math.exp(1.6448536 * math.sqrt(s2 * 1.25)), rel=1e-6)
 
 
 def test_sampling_cv_of_independent_customers():

@@ -86,7 +86,7 @@ def test_a_log_too_young_to_train_on_falls_back_to_the_textbook_models(project):
     _forecast_ships(run)
     assert set(run["predictions"]["source"]) <= {"btyd", "naive"}
     assert run["metrics.json"]["backtest"] is None and "no backtest" in run["metrics.json"]["no_backtest"]
-    assert "customer noise only" in run["model_metadata.json"]["level"]["total_band_covers"]
+    assert "assumes the typical error of a BG/NBD" in run["model_metadata.json"]["level"]["total_band_covers"]
     assert run["forecast.json"]["range_origins"] == 0
     assert 'id="no-backtest"' in run["report"]
 

@@ -38,7 +38,7 @@ from .horizons import (
     horizon_values,
     purchase_curve,
 )
-from .level import LevelPlan, level_history, plan_level, sampling_cv, total_range
+from .level import PRIOR_LEVEL_ERROR, LevelPlan, level_history, plan_level, sampling_cv, total_range
 from .margin import margin_rates
 from .metrics import APPROACHES
 from .model import CLVModel
@@ -138,12 +138,14 @@ def range_note(n_errors: int) -> str:
     """Plain words for what the range of the total covers."""
     if n_errors == 0:
         return (
-            "customer noise only: no earlier forecast date of this log has a realised horizon, so how "
-            "wrong the total can be is not measured; treat the range as too narrow"
+            "no earlier forecast date of this log has a realised horizon, so how wrong its total can "
+            f"be is not measured here: the range assumes the typical error of a BG/NBD + Gamma-Gamma "
+            f"total ({PRIOR_LEVEL_ERROR:.0%} on the log scale) plus the noise of the customers' choices"
         )
     return (
-        f"the errors of the same rule for the total at {n_errors} earlier forecast date(s) of this log, "
-        "plus the noise of the customers' choices; fewer dates give a wider range"
+        f"the errors of the same rule for the total at {n_errors} earlier forecast date(s) of this log "
+        "(pooled with the typical error of a BG/NBD + Gamma-Gamma total, weighted as two dates), plus "
+        "the noise of the customers' choices; fewer dates give a wider range"
     )
 
 

@@ -53,14 +53,15 @@ class BaselineForecaster:
         self.value_model_ = ConstantModel("regressor", 0.0)  # no SHAP values: no trees
         self.oos_ = {k: np.array([]) for k in ("predicted", "actual", "p_active", "bought")}
         self.total_band_ = (1.0, 1.0)
-        self.total_band_origins_ = 0  # no earlier forecast date: customer noise alone
+        self.total_band_origins_ = 0  # no earlier forecast date: the typical level error assumed
         self.total_band_note_ = (
-            "customer noise only (Poisson purchases): the log is too short to measure how wrong the "
-            "total can be; treat the range as too narrow"
+            "the log is too short to measure how wrong its total can be: the range assumes the typical "
+            "error of a BG/NBD + Gamma-Gamma total plus the Poisson noise of the customers' purchases"
         )
 
     def set_total_band(self, rows: pl.DataFrame) -> BaselineForecaster:
-        """The range of the total from the Poisson noise of the customers' purchases alone."""
+        """The range of the total: the typical level error (:data:`clv_engine.level.PRIOR_LEVEL_ERROR`)
+        and the Poisson noise of the customers' purchases."""
         predicted = self.predict(rows)
         spend, _ = self._spend_and_count(rows)
         total = float(predicted.sum())

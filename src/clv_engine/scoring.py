@@ -202,7 +202,7 @@ def score_base(
         "total_lower": round(total * low, 2),
         "total_upper": round(total * high, 2),
         "interval_level": model.params.interval_level,
-        # How many earlier forecast dates the range rests on (0: customer noise alone);
+        # How many earlier forecast dates the range rests on (0: the typical level error assumed);
         # what it covers, in words, is in model_metadata.json (level.total_band_covers).
         "range_origins": model.total_band_origins_,
     }
