@@ -54,19 +54,11 @@ def main() -> None:
                 if args.save:
                     gradient = "exact" if args.exact_gradient else "differences"
                     history.write_parquet(Path(args.save) / f"{text}-{gradient}-{name}-h{horizon}.parquet")
-                rows = [row for row in history.iter_rows(named=True) if row["realized_total"] > 0]
-                rule = np.array(
-                    [
-                        level.forecast_level(
-                            history, row["cutoff"], horizon, row["btyd_total"], row["season_btyd_total"]
-                        ).total
-                        / row["realized_total"]
-                        - 1
-                        for row in rows
-                    ]
-                )
-                plain = np.array([(row["btyd_total"] or np.nan) / row["realized_total"] - 1 for row in rows])
-                line = f"sd={text} {name} h{horizon} ({len(rows)} origins):"
+                # The shipped rule, and the plain BG/NBD + GG total, replayed at every origin.
+                replayed = level.level_errors(history, horizon)
+                rule = np.expm1(replayed["log_error"].to_numpy())
+                plain = np.expm1(level.level_errors(history, horizon, seasonal=False)["log_error"].to_numpy())
+                line = f"sd={text} {name} h{horizon} ({replayed.height} origins):"
                 for label, errors in (("btyd", plain), ("rule", rule)):
                     e = np.abs(errors)
                     every[label] += e.tolist()
@@ -75,7 +67,7 @@ def main() -> None:
                     line += f"  {label} {np.nanmean(e):.1%} / {np.nanmean(newest_12):.1%}"
                     line += f" ({np.nanmax(newest_12):.0%})"
                 print(line, flush=True)
-                cutoffs = [str(row["cutoff"]) for row in rows][-12:]
+                cutoffs = [str(c) for c in replayed["cutoff"]][-12:]
                 print(
                     "   newest 12 (rule): "
                     + " ".join(f"{c}:{v:+.1%}" for c, v in zip(cutoffs, rule[-12:], strict=True))

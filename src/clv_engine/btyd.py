@@ -201,14 +201,39 @@ _BG_SHAPES = np.array([True, False, True, True])
 _GG_SHAPES = np.array([True, True, False])
 
 
-def _prior(
-    shapes: np.ndarray, sd: float | None
-) -> tuple[Callable[[np.ndarray], float], Callable[[np.ndarray], np.ndarray]]:
-    """The prior's negative log density in log-parameter space and its gradient (0 without one)."""
-    if sd is None:
-        return (lambda v: 0.0), (lambda v: np.zeros(v.size))
-    precision = shapes / sd**2
-    return (lambda v: 0.5 * float(np.dot(precision, v * v))), (lambda v: precision * v)
+def _prior_precision(shapes: np.ndarray, sd: float | None) -> np.ndarray:
+    """Per log-parameter, the prior's precision (0 for a scale, or without a prior): its
+    negative log density is ``0.5 x sum(precision x v^2)``, its gradient ``precision x v``."""
+    return np.zeros(shapes.size) if sd is None else shapes / sd**2
+
+
+def _most_probable(
+    row_log_likelihood: Callable[[np.ndarray], np.ndarray],
+    row_gradient: Callable[[np.ndarray], np.ndarray],
+    weight: np.ndarray,
+    start: tuple[float, ...],
+    shapes: np.ndarray,
+    prior_sd: float | None,
+) -> tuple[list[float], float]:
+    """The search both fits share: the most probable parameters (rounded, :func:`_round_fit`)
+    and their log-likelihood, from the per-row log-likelihood and its gradient (shape (k, n))
+    in the parameters, the rows' counts and a start."""
+    precision = _prior_precision(shapes, prior_sd)
+
+    def log_likelihood_of(log_params: np.ndarray) -> float:
+        return float(np.dot(weight, row_log_likelihood(np.exp(log_params))))
+
+    def objective(log_params: np.ndarray) -> float:
+        value = 0.5 * float(np.dot(precision, log_params * log_params)) - log_likelihood_of(log_params)
+        return value if np.isfinite(value) else 1e300
+
+    def gradient(log_params: np.ndarray) -> np.ndarray:
+        params = np.exp(log_params)
+        return cast(np.ndarray, -(row_gradient(params) @ weight) * params + precision * log_params)
+
+    found = _minimize(objective, np.log(np.asarray(start, dtype=float)), gradient)
+    params = _round_fit(np.exp(_settle(objective, gradient, found.x, weight.sum())))
+    return params, _round_fit([log_likelihood_of(np.log(params))])[0]
 
 
 def _memo(
@@ -259,24 +284,14 @@ def _fit_beta_geo(
 ) -> BetaGeoFit:
     """The search behind :func:`fit_beta_geo`, on distinct rows and their counts."""
     by_x = _by_x(ux)
-    penalty, penalty_gradient = _prior(_BG_SHAPES, prior_sd)
-
-    def log_likelihood_of(log_params: np.ndarray) -> float:
-        return float(np.dot(weight, _bg_log_likelihood(np.exp(log_params), ux, ut, uT, by_x)))
-
-    def objective(log_params: np.ndarray) -> float:
-        value = penalty(log_params) - log_likelihood_of(log_params)
-        return value if np.isfinite(value) else 1e300
-
-    def gradient(log_params: np.ndarray) -> np.ndarray:
-        params = np.exp(log_params)
-        data = -(_bg_gradient(params, ux, ut, uT, by_x) @ weight) * params
-        return cast(np.ndarray, data + penalty_gradient(log_params))
-
-    found = _minimize(objective, np.log(np.asarray(start, dtype=float)), gradient)
-    log_params = _settle(objective, gradient, found.x, weight.sum())
-    r, alpha, a, b = _round_fit(np.exp(log_params))
-    log_likelihood = _round_fit([log_likelihood_of(np.log([r, alpha, a, b]))])[0]
+    (r, alpha, a, b), log_likelihood = _most_probable(
+        lambda params: _bg_log_likelihood(params, ux, ut, uT, by_x),
+        lambda params: _bg_gradient(params, ux, ut, uT, by_x),
+        weight,
+        start,
+        _BG_SHAPES,
+        prior_sd,
+    )
     return BetaGeoFit(r, alpha, a, b, log_likelihood, int(weight.sum()))
 
 
@@ -348,24 +363,14 @@ def _fit_gamma_gamma(
 ) -> GammaGammaFit:
     """The search behind :func:`fit_gamma_gamma`, on distinct rows and their counts."""
     by_x = _by_x(ux)
-    penalty, penalty_gradient = _prior(_GG_SHAPES, prior_sd)
-
-    def log_likelihood_of(log_params: np.ndarray) -> float:
-        return float(np.dot(weight, _gg_log_likelihood(np.exp(log_params), ux, um, by_x)))
-
-    def objective(log_params: np.ndarray) -> float:
-        value = penalty(log_params) - log_likelihood_of(log_params)
-        return value if np.isfinite(value) else 1e300
-
-    def gradient(log_params: np.ndarray) -> np.ndarray:
-        params = np.exp(log_params)
-        data = -(_gg_gradient(params, ux, um, by_x) @ weight) * params
-        return cast(np.ndarray, data + penalty_gradient(log_params))
-
-    found = _minimize(objective, np.log(np.asarray(start, dtype=float)), gradient)
-    log_params = _settle(objective, gradient, found.x, weight.sum())
-    p, q, gamma = _round_fit(np.exp(log_params))
-    log_likelihood = _round_fit([log_likelihood_of(np.log([p, q, gamma]))])[0]
+    (p, q, gamma), log_likelihood = _most_probable(
+        lambda params: _gg_log_likelihood(params, ux, um, by_x),
+        lambda params: _gg_gradient(params, ux, um, by_x),
+        weight,
+        start,
+        _GG_SHAPES,
+        prior_sd,
+    )
     return GammaGammaFit(p, q, gamma, log_likelihood, int(weight.sum()))
 
 

@@ -62,6 +62,8 @@ __all__ = [
 ]
 
 _FLOOR = 1e-4
+# What every monitoring summary says about who decides.
+_DECISION = "a person decides whether to retrain; this stage never retrains"
 # A training cutoff within this many days of as_of - 1 year is "the same calendar window".
 _SAME_WINDOW_DAYS = 31
 
@@ -265,7 +267,7 @@ def no_reference(method: str) -> MonitorResult:
     summary = {
         "retrain_recommended": False,
         "reasons": [],
-        "decision": "a person decides whether to retrain; this stage never retrains",
+        "decision": _DECISION,
         "features_drifted": 0,
         "features_checked": 0,
         "no_reference": reason,
@@ -406,7 +408,7 @@ def monitor(
     summary = {
         "retrain_recommended": bool(reasons),
         "reasons": reasons,
-        "decision": "a person decides whether to retrain; this stage never retrains",
+        "decision": _DECISION,
         "features_drifted": int(drift["drift"].sum()),
         "features_checked": drift.height,
         "segment_mix": mix,

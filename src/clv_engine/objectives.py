@@ -184,7 +184,8 @@ class TwoPart(Objective):
 
     def boosted(self, value_model: Any) -> bool:
         parts = value_model[:2] if isinstance(value_model, tuple) else (value_model,)
-        return all(super(TwoPart, self).boosted(part) for part in parts)
+        boosted = super().boosted
+        return all(boosted(part) for part in parts)
 
     def part(self, value_model: Any, name: str) -> Any:
         if name not in ("clf", "spend"):

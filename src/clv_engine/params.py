@@ -546,9 +546,9 @@ def _parse_dataclass(cls: type[_Section], raw: Any, where: str) -> _Section:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(map(str, raw)) - set(fields))
-    for name in unknown:
-        if _key(where, name) in RETIRED:
-            raise ParamsError(f"{_key(where, name)} is no longer an option: {RETIRED[_key(where, name)]}")
+    for key in (_key(where, name) for name in unknown):
+        if key in RETIRED:
+            raise ParamsError(f"{key} is no longer an option: {RETIRED[key]}")
     if unknown:
         raise ParamsError(
             f"unknown key {_key(where, unknown[0])}; allowed keys in {label}: " + ", ".join(sorted(fields))
