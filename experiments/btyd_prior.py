@@ -45,39 +45,46 @@ def main() -> None:
         btyd.PRIOR_SD = _sd(text)
         btyd._FITS.clear()
         btyd.EXACT_GRADIENT = args.exact_gradient
-        every: dict[str, list[float]] = {"btyd": [], "rule": []}
-        newest: dict[str, list[float]] = {"btyd": [], "rule": []}
-        for name, orders in all_logs.items():
-            end = orders["order_date"].max()
-            for horizon in args.horizons:
-                history = level.level_history(orders, end, horizon, LifecycleParams())
-                if args.save:
-                    gradient = "exact" if args.exact_gradient else "differences"
-                    history.write_parquet(Path(args.save) / f"{text}-{gradient}-{name}-h{horizon}.parquet")
-                # The shipped rule, and the plain BG/NBD + GG total, replayed at every origin.
-                replayed = level.level_errors(history, horizon)
-                rule = np.expm1(replayed["log_error"].to_numpy())
-                plain = np.expm1(level.level_errors(history, horizon, seasonal=False)["log_error"].to_numpy())
-                line = f"sd={text} {name} h{horizon} ({replayed.height} origins):"
-                for label, errors in (("btyd", plain), ("rule", rule)):
-                    e = np.abs(errors)
-                    every[label] += e.tolist()
-                    newest[label] += e[-12:].tolist()
-                    newest_12 = e[-12:]
-                    line += f"  {label} {np.nanmean(e):.1%} / {np.nanmean(newest_12):.1%}"
-                    line += f" ({np.nanmax(newest_12):.0%})"
-                print(line, flush=True)
-                cutoffs = [str(c) for c in replayed["cutoff"]][-12:]
-                print(
-                    "   newest 12 (rule): "
-                    + " ".join(f"{c}:{v:+.1%}" for c, v in zip(cutoffs, rule[-12:], strict=True))
-                )
-        for label in ("btyd", "rule"):
+        gradient = "exact" if args.exact_gradient else "differences"
+        replay(all_logs, args.horizons, f"sd={text}", args.save and f"{args.save}/{text}-{gradient}")
+
+
+def replay(all_logs: dict, horizons: list[int], label: str, save: str | None = None) -> None:
+    """The level rule and the plain BG/NBD + GG total at every origin of every log; prints
+    mean |error| per log and horizon (all origins / newest 12), then over every log.
+    ``save``: a path prefix for each level history (parquet)."""
+    every: dict[str, list[float]] = {"btyd": [], "rule": []}
+    newest: dict[str, list[float]] = {"btyd": [], "rule": []}
+    for name, orders in all_logs.items():
+        end = orders["order_date"].max()
+        for horizon in horizons:
+            history = level.level_history(orders, end, horizon, LifecycleParams())
+            if save:
+                history.write_parquet(f"{save}-{name}-h{horizon}.parquet")
+            # The shipped rule, and the plain BG/NBD + GG total, replayed at every origin.
+            replayed = level.level_errors(history, horizon)
+            rule = np.expm1(replayed["log_error"].to_numpy())
+            plain = np.expm1(level.level_errors(history, horizon, seasonal=False)["log_error"].to_numpy())
+            line = f"{label} {name} h{horizon} ({replayed.height} origins):"
+            for kind, errors in (("btyd", plain), ("rule", rule)):
+                e = np.abs(errors)
+                every[kind] += e.tolist()
+                newest[kind] += e[-12:].tolist()
+                newest_12 = e[-12:]
+                line += f"  {kind} {np.nanmean(e):.1%} / {np.nanmean(newest_12):.1%}"
+                line += f" ({np.nanmax(newest_12):.0%})"
+            print(line, flush=True)
+            cutoffs = [str(c) for c in replayed["cutoff"]][-12:]
             print(
-                f"sd={text} every log, {label}: {np.nanmean(every[label]):.2%} over all origins,"
-                f" {np.nanmean(newest[label]):.2%} over the newest 12 (worst {np.nanmax(newest[label]):.1%})",
-                flush=True,
+                "   newest 12 (rule): "
+                + " ".join(f"{c}:{v:+.1%}" for c, v in zip(cutoffs, rule[-12:], strict=True))
             )
+    for kind in ("btyd", "rule"):
+        print(
+            f"{label} every log, {kind}: {np.nanmean(every[kind]):.2%} over all origins,"
+            f" {np.nanmean(newest[kind]):.2%} over the newest 12 (worst {np.nanmax(newest[kind]):.1%})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

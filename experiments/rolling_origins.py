@@ -11,9 +11,11 @@ experiments/level_calendar.py.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import tempfile
 from pathlib import Path
 
+import polars as pl
 import yaml
 from compare_models import with_overrides
 from level_calendar import logs
@@ -28,6 +30,7 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, required=True)
     parser.add_argument("--origins", type=int, default=12)
     parser.add_argument("--config", default="")
+    parser.add_argument("--end", default=None, help="truncate the log after this date (a young log)")
     args = parser.parse_args()
     with open(Path(__file__).resolve().parents[1] / "params.yaml") as fh:
         raw = with_overrides(yaml.safe_load(fh), args.config)
@@ -35,6 +38,8 @@ def main() -> None:
     params = parse_params(raw)
     with tempfile.TemporaryDirectory() as tmp:
         orders = logs(Path(tmp), only=args.log)[args.log]
+    if args.end:
+        orders = orders.filter(pl.col("order_date") <= dt.date.fromisoformat(args.end))
     as_of = orders["order_date"].max()
     result = rolling_backtest(orders, as_of, params, args.horizon, args.origins)
     cols = [

@@ -6,6 +6,7 @@ import polars as pl
 
 from clv_engine.clustering import cluster_customers, value_tiers
 from clv_engine.io import write_csv, write_json, write_parquet
+from clv_engine.outputs import round_for_people
 from clv_engine.params import load_params
 from clv_engine.plots import cluster_profiles_png
 from clv_engine.segments import aov_thresholds
@@ -36,8 +37,8 @@ def main(args: argparse.Namespace) -> str:
     thresholds = aov_thresholds(scored, params.segments)
     summary = cluster_summary(scored, result.assignments, tiers, thresholds, c.features)
     write_parquet(result.assignments.join(tiers, on="customer_id").sort("customer_id"), args.assignments)
-    write_csv(summary, args.summary, for_people=True)
-    write_csv(tier_rankings(scored, tiers), args.rankings, for_people=True)
+    write_csv(round_for_people(summary), args.summary, for_people=True)
+    write_csv(round_for_people(tier_rankings(scored, tiers)), args.rankings, for_people=True)
     cluster_profiles_png(summary, c.features, args.figure)
     # Named by what it is, so that `dvc metrics diff` never subtracts a BIC from a silhouette.
     criterion = "bic_by_k" if c.method == "gmm" else "silhouette_by_k"

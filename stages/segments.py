@@ -5,6 +5,7 @@ import argparse
 import polars as pl
 
 from clv_engine.io import write_csv
+from clv_engine.outputs import round_for_people
 from clv_engine.params import load_params
 from clv_engine.plots import segments_png
 from clv_engine.segments import aov_thresholds, assign_segments, segment_summary
@@ -26,7 +27,7 @@ def main(args: argparse.Namespace) -> str:
     segments = assign_segments(scored, thresholds).sort("customer_id")
     summary = segment_summary(segments, scored, params.segments.rank_by)
     write_csv(segments, args.segments, for_people=True)
-    write_csv(summary, args.summary, for_people=True)
+    write_csv(round_for_people(summary), args.summary, for_people=True)
     segments_png(summary, args.figure)
     return f"{summary.height} business segments over {segments.height:,} customers"
 

@@ -51,6 +51,27 @@ def test_a_last_bit_difference_does_not_change_the_cents():
     assert round_for_people(frame)["avg_order_value"].to_list() == [11.88, 11.88]  # half to even
 
 
+def test_a_summary_is_rounded_like_the_predictions():
+    """A value tier's predicted revenue of 1860.5917175 once read 1860.591717 or 1860.591718
+    at 10 significant digits, depending on the last bits of the revenue (the pipeline's
+    last-bit test); to the cent it is 1860.59 either way."""
+    frame = pl.DataFrame(
+        {
+            "predicted_revenue": [1860.5917174999999, 1860.5917175000001],
+            "mean_predicted_clv": [2.4289709115, 2.4289709115],
+            "revenue_share": [0.044041998205, 0.044041998215],
+            "customer_share": [0.38473129085, 0.38473129085],
+            "mean_recency_days": [39.2776139, 39.2776139],  # a feature's mean: left alone
+        }
+    )
+    out = round_for_people(frame)
+    assert out["predicted_revenue"].to_list() == [1860.59, 1860.59]
+    assert out["mean_predicted_clv"].to_list() == [2.43, 2.43]
+    assert out["revenue_share"].to_list() == [0.044042, 0.044042]
+    assert out["customer_share"].to_list() == [0.384731, 0.384731]
+    assert out["mean_recency_days"].to_list() == [39.2776139, 39.2776139]
+
+
 def _parts(n: int = 3) -> tuple[pl.DataFrame, ...]:
     ids = [f"c{i}" for i in range(n)]
     scores = pl.DataFrame(

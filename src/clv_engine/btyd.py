@@ -224,7 +224,10 @@ def _most_probable(
         return float(np.dot(weight, row_log_likelihood(np.exp(log_params))))
 
     def objective(log_params: np.ndarray) -> float:
-        value = 0.5 * float(np.dot(precision, log_params * log_params)) - log_likelihood_of(log_params)
+        # A search may try parameters where the likelihood is not finite (Nelder-Mead's polish
+        # is unbounded: alpha = exp(-800) = 0); such a point is refused, not warned about.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            value = 0.5 * float(np.dot(precision, log_params * log_params)) - log_likelihood_of(log_params)
         return value if np.isfinite(value) else 1e300
 
     def gradient(log_params: np.ndarray) -> np.ndarray:

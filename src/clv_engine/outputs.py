@@ -104,14 +104,23 @@ def predictions_table(
 
 
 def round_for_people(frame: pl.DataFrame) -> pl.DataFrame:
-    """Money columns to cents (predicted_*, clv_* amounts, revenue_sum, avg_order_value),
-    probabilities (p_active, p_active_<h>m) to 6 decimals, clv_percentile to 4."""
-    chances = [c for c in frame.columns if c == "p_active" or c.startswith("p_active_")]
+    """Money columns to cents (clv_* amounts and any *predicted_* column: predicted_clv,
+    a summary's mean_predicted_clv or predicted_revenue; revenue_sum, avg_order_value),
+    probabilities (p_active, p_active_<h>m) and a summary's customer_share and revenue_share
+    to 6 decimals, clv_percentile to 4.
+
+    Written at 10 significant digits instead, a tier's predicted revenue of 1860.5917175
+    read 1860.591717 or 1860.591718 after every revenue was scaled by 1 + 1e-12."""
+    chances = [
+        c
+        for c in frame.columns
+        if c == "p_active" or c.startswith("p_active_") or c in ("customer_share", "revenue_share")
+    ]
     money = [
         c
         for c, dtype in frame.schema.items()
         if dtype.is_float()
-        and (c.startswith(("clv_", "predicted_")) or c in ("revenue_sum", "avg_order_value"))
+        and (c.startswith("clv_") or "predicted_" in c or c in ("revenue_sum", "avg_order_value"))
         and c != "clv_percentile"
     ]
     percentile = ["clv_percentile"] if "clv_percentile" in frame.columns else []
