@@ -156,7 +156,6 @@ def fit_season(orders: pl.DataFrame, cutoff: dt.date) -> SeasonFit:
             return _none(f"no season: the yearly harmonics are not significant (p = {p:.3f})")
         coef = beta[trend.shape[1] :]
         season = SeasonFit(sin=tuple(map(float, coef[0::2])), cos=tuple(map(float, coef[1::2])), note="")
-    coef = beta[trend.shape[1] :]
     # Rounded so that last-bit differences between machines do not move the forecast.
     sin = tuple(round(float(c), 4) for c in coef[0::2])
     cos = tuple(round(float(c), 4) for c in coef[1::2])
@@ -219,11 +218,11 @@ def _age_offset(
     per_day = np.bincount(first)
     days = np.flatnonzero(per_day)
     week_end = 7 * (n_weeks - 1 - np.arange(n_weeks))
-    week_start = week_end + 7
-    age_end = (op[days][:, None] - op[week_end][None, :]) / 7
-    age_start = (op[days][:, None] - op[np.minimum(week_start, span)][None, :]) / 7
-    expected = fit.expected_repeats(age_end) - fit.expected_repeats(age_start)
-    length = (op[np.minimum(week_start, span)] - op[week_end]) / 7  # the week's mean s
+    at_end, at_start = op[week_end], op[week_end + 7]  # week_end + 7 <= 7 n_weeks <= span
+    expected = fit.expected_repeats((op[days][:, None] - at_end[None, :]) / 7) - fit.expected_repeats(
+        (op[days][:, None] - at_start[None, :]) / 7
+    )
+    length = (at_start - at_end) / 7  # the week's mean s
     return cast(np.ndarray, np.log(np.maximum(per_day[days] @ expected / length, 1e-6)))
 
 
