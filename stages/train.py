@@ -41,7 +41,7 @@ def main(args: argparse.Namespace) -> str:
         reason = features_report["untrainable_note"] or "no training row"
         progress(reason)
         fallback = BaselineForecaster(names, params.model, features_report["horizon_days"], reason)
-        fallback.set_total_band(scoring)
+        fallback.set_total_band(scoring, context.season)
         bundle = make_bundle(
             fallback, names, [], features_report, params, context, fingerprint(args.context), None
         )

@@ -59,6 +59,7 @@ def test_customers_met_at_the_peak_do_not_pull_the_peak_early(peak_day, amplitud
 def test_no_season_is_invented():
     fit = fit_season(_orders(0.0, seed=5), dt.date(2023, 6, 30))
     assert not fit.seasonal and "not significant" in fit.note
+    assert not fit.young  # tested and not found: the log is old enough to have shown one
 
 
 @pytest.mark.parametrize("cutoff", [dt.date(2022, 6, 30), dt.date(2022, 9, 30)])
@@ -82,6 +83,8 @@ def test_a_short_log_says_the_season_cannot_be_learned():
     fit = fit_season(_orders(0.6), dt.date(2021, 12, 30))
     assert not fit.seasonal
     assert "needs history from 2020-12-30 (a full year before the cutoff)" in fit.note
+    assert fit.young  # the level then assumes a larger error (clv_engine.level.prior_level_error)
+    assert not fit_season(_orders(0.6), dt.date(2022, 1, 1)).young  # a full year: old enough
 
 
 def test_operational_time_without_season_is_calendar_time():

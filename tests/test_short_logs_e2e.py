@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import polars as pl
@@ -86,8 +87,15 @@ def test_a_log_too_young_to_train_on_falls_back_to_the_textbook_models(project):
     _forecast_ships(run)
     assert set(run["predictions"]["source"]) <= {"btyd", "naive"}
     assert run["metrics.json"]["backtest"] is None and "no backtest" in run["metrics.json"]["no_backtest"]
-    assert "assumes the typical error of a BG/NBD" in run["model_metadata.json"]["level"]["total_band_covers"]
+    covers = run["model_metadata.json"]["level"]["total_band_covers"]
+    assert (
+        "assumes the typical error of a BG/NBD" in covers
+        and "50% on the log scale on logs under a year" in covers
+    )
     assert run["forecast.json"]["range_origins"] == 0
+    # Under a year of log the prior level error is 0.5: a 90% range of x/÷ exp(1.645 x 0.5 x 1.5^0.5) or more
+    f = run["forecast.json"]
+    assert f["total_upper"] / f["total"] > math.exp(1.6448 * 0.5 * math.sqrt(1.5)) > 2.7
     assert 'id="no-backtest"' in run["report"]
 
 

@@ -38,7 +38,14 @@ from .horizons import (
     horizon_values,
     purchase_curve,
 )
-from .level import PRIOR_LEVEL_ERROR, LevelPlan, level_history, plan_level, sampling_cv, total_range
+from .level import (
+    LevelPlan,
+    level_history,
+    plan_level,
+    range_note,
+    sampling_cv,
+    total_range,
+)
 from .margin import margin_rates
 from .metrics import APPROACHES
 from .model import CLVModel
@@ -61,7 +68,6 @@ __all__ = [
     "model_features",
     "no_backtest_reason",
     "predicted_vs_actual",
-    "range_note",
     "rolling_backtest",
     "warm_start",
 ]
@@ -134,21 +140,6 @@ class Forecast:
     sampling_cv: float
 
 
-def range_note(n_errors: int) -> str:
-    """Plain words for what the range of the total covers."""
-    if n_errors == 0:
-        return (
-            "no earlier forecast date of this log has a realised horizon, so how wrong its total can "
-            f"be is not measured here: the range assumes the typical error of a BG/NBD + Gamma-Gamma "
-            f"total ({PRIOR_LEVEL_ERROR:.0%} on the log scale) plus the noise of the customers' choices"
-        )
-    return (
-        f"the errors of the same rule for the total at {n_errors} earlier forecast date(s) of this log "
-        "(pooled with the typical error of a BG/NBD + Gamma-Gamma total, weighted as two dates), plus "
-        "the noise of the customers' choices; fewer dates give a wider range"
-    )
-
-
 def fit_forecast(
     train_rows: pl.DataFrame,
     rows: pl.DataFrame,
@@ -181,9 +172,9 @@ def fit_forecast(
     lower, upper = model.predict_interval(predicted, rows)
     cv = sampling_cv(predicted, model.oos_["predicted"], model.oos_["actual"])
     total = float(predicted.sum())
-    low, high = total_range(total, plan.log_errors, params.model.interval_level, cv)
+    low, high = total_range(total, plan.log_errors, params.model.interval_level, cv, plan.prior_error)
     model.total_band_ = (low / total, high / total) if total > 0 else (1.0, 1.0)
-    model.total_band_note_ = range_note(plan.log_errors.size)
+    model.total_band_note_ = range_note(plan.log_errors.size, plan.season)
     model.total_band_origins_ = int(plan.log_errors.size)
     months = params.score.horizons_months
     model.horizon_bands_ = fit_horizon_bands(

@@ -29,8 +29,9 @@ from scipy import stats
 
 from .baselines import BTYD_P_PURCHASE
 from .boosting import ConstantModel
-from .level import total_range
+from .level import prior_level_error, range_note, total_range
 from .params import ModelParams
+from .season import SeasonFit
 
 __all__ = ["BaselineForecaster"]
 
@@ -59,16 +60,19 @@ class BaselineForecaster:
             "error of a BG/NBD + Gamma-Gamma total plus the Poisson noise of the customers' purchases"
         )
 
-    def set_total_band(self, rows: pl.DataFrame) -> BaselineForecaster:
-        """The range of the total: the typical level error (:data:`clv_engine.level.PRIOR_LEVEL_ERROR`)
-        and the Poisson noise of the customers' purchases."""
+    def set_total_band(self, rows: pl.DataFrame, season: SeasonFit | None = None) -> BaselineForecaster:
+        """The range of the total: the typical level error (:func:`clv_engine.level.prior_level_error`:
+        larger where ``season``, fitted at the cutoff, says the log is under a year old) and the
+        Poisson noise of the customers' purchases."""
         predicted = self.predict(rows)
         spend, _ = self._spend_and_count(rows)
         total = float(predicted.sum())
         if total > 0:
             # Var(purchases x spend) = spend^2 x mean purchases = spend x forecast (Poisson).
             cv = math.sqrt(float(np.sum(spend * predicted))) / total
-            low, high = total_range(total, np.array([]), self.params.interval_level, cv)
+            prior = prior_level_error(season)
+            low, high = total_range(total, np.array([]), self.params.interval_level, cv, prior)
+            self.total_band_note_ = f"the log is too short to train on: {range_note(0, season)}"
             self.total_band_ = (low / total, high / total)
         return self
 

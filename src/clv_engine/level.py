@@ -57,6 +57,8 @@ __all__ = [
     "level_errors",
     "level_history",
     "plan_level",
+    "prior_level_error",
+    "range_note",
     "sampling_cv",
     "total_range",
 ]
@@ -84,6 +86,18 @@ RECENT_ORIGINS = 3
 #: more errors are known narrowed (a log width of 1.18 -> 1.04).
 PRIOR_LEVEL_ERROR = 0.3
 PRIOR_LEVEL_ORIGINS = 2
+#: The same prior where the log is under a year old at the cutoff (:attr:`SeasonFit.young`),
+#: so that a season, if it has one, cannot be seen and the total is BG/NBD's stationary one.
+#: There the BG/NBD + GG total missed far more: over the visible logs' origins under 12
+#: months in, a root mean square log error of 0.45 (3-month horizon) and 0.53 (6 months),
+#: against 0.19-0.22 at 12-18 months and 0.11-0.12 later (experiments/RESULTS.md).
+YOUNG_LEVEL_ERROR = 0.5
+
+
+def prior_level_error(season: SeasonFit | None) -> float:
+    """The level error assumed before a log has shown its own: :data:`YOUNG_LEVEL_ERROR`
+    where the log is under a year old at the cutoff, else :data:`PRIOR_LEVEL_ERROR`."""
+    return YOUNG_LEVEL_ERROR if season is not None and season.young else PRIOR_LEVEL_ERROR
 
 
 def level_history(
@@ -346,13 +360,14 @@ def level_errors(history: pl.DataFrame, horizon_months: int, seasonal: bool = Tr
 
 
 def total_range(
-    total: float, log_errors: np.ndarray, level: float, sampling_cv: float
+    total: float, log_errors: np.ndarray, level: float, sampling_cv: float, prior: float = PRIOR_LEVEL_ERROR
 ) -> tuple[float, float]:
     """The range of the total at ``level``: the level's past errors plus sampling noise.
 
     ``log_errors`` are log(forecast / realised) at past origins. The level's error scale
-    ``s`` is their root mean square (bias included) pooled with PRIOR_LEVEL_ERROR counted as
-    k = PRIOR_LEVEL_ORIGINS origins: ``s^2 = (sum e^2 + k s0^2) / (n + k)``. The half-width
+    ``s`` is their root mean square (bias included) pooled with ``prior`` (s0,
+    :func:`prior_level_error`) counted as k = PRIOR_LEVEL_ORIGINS origins:
+    ``s^2 = (sum e^2 + k s0^2) / (n + k)``. The half-width
     on the log scale is ``z x sqrt(s^2 (1 + 1/(n + k)) + cv^2)``, a prediction interval for
     one more origin: with no or few errors of its own a log gets the typical level error,
     not a range of customer noise alone or as narrow as two lucky origins (a t quantile on
@@ -362,11 +377,31 @@ def total_range(
     """
     errors = np.asarray(log_errors, dtype=float)
     k = PRIOR_LEVEL_ORIGINS
-    s2 = (float(np.sum(errors**2)) + k * PRIOR_LEVEL_ERROR**2) / (errors.size + k)
+    s2 = (float(np.sum(errors**2)) + k * prior**2) / (errors.size + k)
     half = float(stats.norm.ppf((1 + level) / 2)) * math.sqrt(
         s2 * (1 + 1 / (errors.size + k)) + sampling_cv**2
     )
     return total * math.exp(-half), total * math.exp(half)
+
+
+def range_note(n_errors: int, season: SeasonFit | None = None) -> str:
+    """Plain words for what the range of the total covers (``season``: the one fitted at the
+    cutoff, which says whether the log is under a year old)."""
+    typical = (
+        f"the typical error of a BG/NBD + Gamma-Gamma total, {prior_level_error(season):.0%} on the log scale"
+    )
+    if season is not None and season.young:
+        typical += " on logs under a year old, whose season cannot be seen yet"
+    if n_errors == 0:
+        return (
+            "no earlier forecast date of this log has a realised horizon, so how wrong its total can "
+            f"be is not measured here: the range assumes {typical}, plus the noise of the customers' choices"
+        )
+    return (
+        f"the errors of the same rule for the total at {n_errors} earlier forecast date(s) of this log "
+        f"(pooled with {typical}, weighted as {PRIOR_LEVEL_ORIGINS} dates), plus "
+        "the noise of the customers' choices; fewer dates give a wider range"
+    )
 
 
 @dataclass(frozen=True)
@@ -382,6 +417,11 @@ class LevelPlan:
     season: SeasonFit | None = None  # the season fitted at the cutoff (not seasonal: none found)
     p_active_mean: float | None = None  # the mean P(a purchase) p_active is anchored to
     p_active_note: str = ""  # plain words: where that mean comes from
+
+    @property
+    def prior_error(self) -> float:
+        """The level error assumed besides :attr:`log_errors` (:func:`prior_level_error`)."""
+        return prior_level_error(self.season)
 
 
 def plan_level(

@@ -59,6 +59,8 @@ class SeasonFit:
     cos: tuple[float, ...]
     note: str
     amplitude: float = 0.0  # (max s - min s) / 2, for the report
+    #: The log is under a year old at the cutoff: a season, if it has one, cannot be seen yet.
+    young: bool = False
 
     @property
     def seasonal(self) -> bool:
@@ -100,8 +102,8 @@ class SeasonFit:
         return cumulative
 
 
-def _none(note: str) -> SeasonFit:
-    return SeasonFit(sin=(0.0,) * _HARMONICS, cos=(0.0,) * _HARMONICS, note=note)
+def _none(note: str, young: bool = False) -> SeasonFit:
+    return SeasonFit(sin=(0.0,) * _HARMONICS, cos=(0.0,) * _HARMONICS, note=note, young=young)
 
 
 def fit_season(orders: pl.DataFrame, cutoff: dt.date) -> SeasonFit:
@@ -111,13 +113,14 @@ def fit_season(orders: pl.DataFrame, cutoff: dt.date) -> SeasonFit:
     """
     past = orders.filter((pl.col("order_date") <= cutoff) & ~pl.col("is_return"))
     if past.height == 0:
-        return _none("no season: no purchase before the cutoff")
+        return _none("no season: no purchase before the cutoff", young=True)
     first = as_date(past["order_date"].min())
     needed = add_months(cutoff, -_HISTORY_MONTHS)
     if first > needed:
         return _none(
             f"no season: the log starts {first}; learning a yearly season needs history from "
-            f"{needed} (a full year before the cutoff)"
+            f"{needed} (a full year before the cutoff)",
+            young=True,
         )
     # Repeat purchases: every purchase order but each customer's first.
     numbered = past.sort("customer_id", "order_date").with_columns(
