@@ -29,7 +29,7 @@ from clv_engine.params import LifecycleParams
 SHIPPED_OFFSET = season._age_offset
 
 
-def _no_offset(_numbered, n_weeks: int) -> np.ndarray:
+def _no_offset(_customers, n_weeks: int, _cutoff=None, _season=None) -> np.ndarray:
     return np.zeros(n_weeks)
 
 

@@ -122,15 +122,16 @@ def fit_season(orders: pl.DataFrame, cutoff: dt.date) -> SeasonFit:
             f"{needed} (a full year before the cutoff)",
             young=True,
         )
-    # Repeat purchases: every purchase order but each customer's first.
-    numbered = past.sort("customer_id", "order_date").with_columns(
-        pl.int_range(pl.len()).over("customer_id").alias("_n"),
-        (pl.lit(cutoff) - pl.col("order_date")).dt.total_days().alias("_back"),
-    )
     # Whole weeks ending at the cutoff (a partial first week is left out).
     n_weeks = (cutoff - first).days // 7
-    back = numbered.filter(pl.col("_n") > 0)["_back"].to_numpy() // 7
-    y = np.bincount(back[back < n_weeks], minlength=n_weeks)[::-1].astype(float)  # oldest week first
+    days_back = (pl.lit(cutoff) - pl.col("order_date")).dt.total_days()
+    customers = past.group_by("customer_id").agg(
+        (pl.len() - 1).alias("x"), days_back.max().alias("first"), days_back.min().alias("last")
+    )
+    # Repeat purchases: every purchase order but each customer's first (no sort of the log needed).
+    y = _weekly(past.select(days_back).to_series().to_numpy(), n_weeks) - _weekly(
+        customers["first"].to_numpy(), n_weeks
+    )
     if y.sum() < 50 * _HARMONICS:
         return _none(f"no season: {int(y.sum())} repeat purchases are too few to measure one")
     epoch = dt.date(1970, 1, 1)
@@ -141,7 +142,6 @@ def fit_season(orders: pl.DataFrame, cutoff: dt.date) -> SeasonFit:
     trend = np.column_stack([u**k for k in range(degree + 1)])
     angle = 2 * np.pi * (mid % _YEAR) / _YEAR
     waves = np.column_stack([f((k + 1) * angle) for k in range(_HARMONICS) for f in (np.sin, np.cos)])
-    customers = _first_and_last(numbered)
     df_resid = y.size - trend.shape[1] - waves.shape[1]
     season = None
     for _ in range(1 + OPERATIONAL_ROUNDS):
@@ -174,12 +174,10 @@ def fit_season(orders: pl.DataFrame, cutoff: dt.date) -> SeasonFit:
     return SeasonFit(sin=sin, cos=cos, note=note, amplitude=round(amplitude, 4))
 
 
-def _first_and_last(numbered: pl.DataFrame) -> pl.DataFrame:
-    """Per customer: repeat purchases x and the days back from the cutoff of the first and
-    last purchase (``numbered``: purchases with ``_back``)."""
-    return numbered.group_by("customer_id").agg(
-        (pl.len() - 1).alias("x"), pl.col("_back").max().alias("first"), pl.col("_back").min().alias("last")
-    )
+def _weekly(days_back: np.ndarray, n_weeks: int) -> np.ndarray:
+    """Counts per whole week ending at the cutoff, oldest first, from days back from it."""
+    weeks = days_back // 7
+    return np.bincount(weeks[weeks < n_weeks], minlength=n_weeks)[::-1].astype(float)
 
 
 def _age_offset(
