@@ -37,8 +37,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src stages tests benchmarks tools experiments
 
 ## Benchmark: synthetic logs of 100k, 1M and 10M rows. Steps (ingest, customer table beside
-## pandas, scoring) then the full dvc repro per stage; prints figures, writes bench-results/.
+## pandas, scoring) then the full dvc repro per stage beside lifetimes' summary of the same log
+## (requirements-bench.txt, installed here only); prints figures, writes bench-results/.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(BIN)/python benchmarks/bench.py $(if $(SIZES),--sizes $(SIZES),)
 	$(BIN)/python benchmarks/pipeline_bench.py $(if $(SIZES),--sizes $(SIZES),)
 

@@ -8,6 +8,9 @@ ingest mapping set for the synthetic columns), then
   with each stage's own duration and peak memory from its closing line;
 - the time of a no-op `dvc repro`;
 - which stages a cluster param change reruns;
+- lifetimes' ``summary_data_from_transaction_data`` on the same CSV in its own process
+  (benchmarks/lifetimes_reference.py), and how many times faster each data stage (ingest,
+  orders, features) ran under ``dvc repro`` than it (issue 21's bar: 1.5x, at most 30 s);
 - ``Forecaster`` (scoring raw transactions with the bundle, outside the pipeline): the median
   time of a single-customer call over 200 sampled customers and its batch throughput on the
   whole log, beside the score stage's own throughput in the same run.
@@ -16,6 +19,7 @@ Figures are printed and written to bench-results/pipeline.json.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -71,6 +75,7 @@ def run(n: int) -> dict:
         stages = {name: float(sec) for name, sec, _ in done}
         stage_peaks = {name: int(mb.replace(",", "")) for name, _, mb in done}
         noop, _ = dvc(project, "repro")
+        reference = _lifetimes(project / "data" / "raw" / "log.csv")
         api = _forecaster(project, log)
         params["cluster"]["k_max"] = params["cluster"]["k_max"] - 1
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -85,8 +90,25 @@ def run(n: int) -> dict:
             "stage_peak_mb": stage_peaks,
             "noop_repro_seconds": round(noop, 2),
             "cluster_param_change_reran": reran,
+            "lifetimes_summary": reference,
             "forecaster": api,
         }
+
+
+#: The stages the speed issue compares with lifetimes' summary, each forced alone under dvc repro.
+DATA_STAGES = ("ingest", "orders", "features")
+
+
+def _lifetimes(log: Path) -> dict:
+    """lifetimes' summary of ``log`` in its own process: {"seconds", "customers"} or a note."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "lifetimes_reference.py"), str(log)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        return {"seconds": None, "note": f"lifetimes' summary failed: {proc.stderr.strip()[-300:]}"}
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 def _forecaster(project: Path, log) -> dict:
@@ -144,6 +166,20 @@ def main() -> None:
                 flush=True,
             )
         print(f"   a cluster param change reran: {', '.join(r['cluster_param_change_reran'])}", flush=True)
+        reference = r["lifetimes_summary"]
+        if reference["seconds"] is None:
+            print(f"   lifetimes' summary: {reference['note']}", flush=True)
+        else:
+            speedups = ", ".join(
+                f"{stage} {reference['seconds'] / max(r['stage_seconds'][stage], 0.05):.2f}x"
+                for stage in DATA_STAGES
+                if stage in r["stage_seconds"]
+            )
+            print(
+                f"   lifetimes' summary of the same CSV: {reference['seconds']:.1f} s; "
+                f"each data stage's own time (its closing line) against it, >= 1.5x wanted: {speedups}",
+                flush=True,
+            )
         api = r["forecaster"]
         print(
             f"   Forecaster: one customer {api['single_customer_median_ms']:.1f} ms (median of 200 calls); "
