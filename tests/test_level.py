@@ -157,8 +157,11 @@ def test_a_log_under_a_year_old_assumes_a_larger_level_error():
     _, hi = total_range(100.0, np.array([]), 0.9, 0.02, YOUNG_LEVEL_ERROR)
     assert hi / 100.0 == pytest.approx(math.exp(1.6448536 * math.sqrt(0.5**2 * 1.5 + 0.02**2)), rel=1e-6)
     plan = LevelPlan(100.0, "btyd", "", "", np.array([-0.2]), pl.DataFrame(), young)
-    assert plan.prior_error == 0.5
-    assert dataclasses.replace(plan, season=old).prior_error == 0.3
+    assert plan.prior_error == 0.5 and plan.young
+    # The pinned horizon's bands take the prior's two origins as +-0.5 on a young log only.
+    assert sorted(plan.band_errors) == [-0.5, -0.2, 0.5]
+    older = dataclasses.replace(plan, season=old)
+    assert older.prior_error == 0.3 and not older.young and list(older.band_errors) == [-0.2]
     assert "total, 50% on the log scale on logs under a year old, whose season" in range_note(0, young)
     assert "total, 30% on the log scale, weighted as 2 dates)" in range_note(3, old)
 

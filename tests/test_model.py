@@ -170,6 +170,24 @@ def test_interval_calibrator_with_level_errors_widens_and_recentres():
     assert 0.86 <= np.mean((lower <= actual) & (actual <= upper)) <= 0.96
 
 
+def test_a_kept_out_of_sample_level_error_stays_in_the_band():
+    """On a young log the out-of-sample miss of the total is kept under the level errors
+    (``level_ratio=1``, CLVModel.anchor_level(keep_oos_level_error=True)): a base whose total
+    was missed by half out of sample gets bands about twice as high as one whose miss is
+    removed first."""
+    rng = np.random.default_rng(3)
+    predicted = rng.gamma(1.0, 20.0, 20_000)
+    # Out of sample the total was half the truth: every actual is twice its fair share.
+    actual = 2.0 * np.where(
+        rng.random(predicted.size) < 0.3, predicted * rng.gamma(2.0, 1.5, predicted.size), 0.0
+    )
+    errors = np.array([0.5, -0.5])
+    removed = IntervalCalibrator(level=0.9, n_bins=10).fit(predicted, actual, errors)
+    kept = IntervalCalibrator(level=0.9, n_bins=10).fit(predicted, actual, errors, level_ratio=1.0)
+    ratio = np.sum(actual) / np.sum(predicted)  # the out-of-sample miss: about x 2
+    assert kept.upper_ratio_ == pytest.approx(removed.upper_ratio_ * ratio, rel=1e-9)
+
+
 def test_interval_bins_hold_enough_customers():
     rng = np.random.default_rng(2)
     predicted = rng.gamma(1.0, 20.0, 1_000)

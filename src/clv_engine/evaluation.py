@@ -165,7 +165,13 @@ def fit_forecast(
         orders, rows, horizon_months, params.model.level, params.lifecycle, history, params.seed, season
     )
     model.anchor_level(
-        rows, plan.target_total, plan.note, plan.log_errors, plan.p_active_mean, plan.p_active_note
+        rows,
+        plan.target_total,
+        plan.note,
+        plan.band_errors,
+        plan.p_active_mean,
+        plan.p_active_note,
+        keep_oos_level_error=plan.young,
     )
     say(f"level of the forecast: {model.level_note_}")
     predicted = model.predict(rows)

@@ -426,10 +426,17 @@ class CLVModel:
         """How the revenue part is fitted, predicted and explained (``model.objective``)."""
         return objective(self.params.objective)
 
-    def _calibrate_intervals(self, level_log_errors: np.ndarray | None = None) -> IntervalCalibrator:
+    def _calibrate_intervals(
+        self, level_log_errors: np.ndarray | None = None, level_ratio: float | None = None
+    ) -> IntervalCalibrator:
         oos = self.oos_
         return IntervalCalibrator(self.params.interval_level, self.params.interval_bins).fit(
-            oos["predicted"], oos["actual"], level_log_errors, oos["p_active"], oos["bought"] == 1
+            oos["predicted"],
+            oos["actual"],
+            level_log_errors,
+            oos["p_active"],
+            oos["bought"] == 1,
+            level_ratio,
         )
 
     def _folds(self, dataset: pl.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -539,6 +546,7 @@ class CLVModel:
         level_log_errors: np.ndarray | None = None,
         p_active_mean: float | None = None,
         p_active_note: str = "BG/NBD's mean P(a purchase)",
+        keep_oos_level_error: bool = False,
     ) -> CLVModel:
         """Set the level for ``rows``, every customer about to be scored at their cutoff.
 
@@ -549,13 +557,17 @@ class CLVModel:
         ``p_active_note`` says whose; default BG/NBD's mean P(a purchase)). None
         (``model.level = trees``, or no BTYD forecast) keeps the trees' level. The intervals
         are recalibrated with ``level_log_errors``, the level's errors at past origins, and
-        their bins follow the level (:meth:`IntervalCalibrator.follow_level`). Sets
+        their bins follow the level (:meth:`IntervalCalibrator.follow_level`); with
+        ``keep_oos_level_error`` the out-of-sample ratios keep their own level error (a young
+        log's one measured miss of its total) under those errors. Sets
         ``level_`` (a factor of every forecast), ``buy_shift_`` and ``level_note_`` (why),
         and returns the model.
         """
         self.level_, self.buy_shift_ = 1.0, 0.0
         if level_log_errors is not None and np.size(level_log_errors):
-            self.intervals_ = self._calibrate_intervals(level_log_errors)
+            self.intervals_ = self._calibrate_intervals(
+                level_log_errors, 1.0 if keep_oos_level_error else None
+            )
         trees = self.predict(rows)  # at level 1: every forecast is this times level_
         forecast = float(trees.sum())
         if target_total is None or target_total <= 0 or forecast <= 0:
