@@ -95,7 +95,7 @@ def run(n: int) -> dict:
         }
 
 
-#: The stages the speed issue compares with lifetimes' summary, each forced alone under dvc repro.
+#: The stages the speed issue compares with lifetimes' summary (each stage's own time in the full repro).
 DATA_STAGES = ("ingest", "orders", "features")
 
 

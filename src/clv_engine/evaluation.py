@@ -38,14 +38,7 @@ from .horizons import (
     horizon_values,
     purchase_curve,
 )
-from .level import (
-    LevelPlan,
-    level_history,
-    plan_level,
-    range_note,
-    sampling_cv,
-    total_range,
-)
+from .level import LevelPlan, level_history, plan_level, range_note, sampling_cv, total_range
 from .margin import margin_rates
 from .metrics import APPROACHES
 from .model import CLVModel

@@ -94,10 +94,15 @@ PRIOR_LEVEL_ORIGINS = 2
 YOUNG_LEVEL_ERROR = 0.5
 
 
+def _young(season: SeasonFit | None) -> bool:
+    """Whether ``season`` (fitted at the cutoff) says the log is under a year old there."""
+    return season is not None and season.young
+
+
 def prior_level_error(season: SeasonFit | None) -> float:
     """The level error assumed before a log has shown its own: :data:`YOUNG_LEVEL_ERROR`
     where the log is under a year old at the cutoff, else :data:`PRIOR_LEVEL_ERROR`."""
-    return YOUNG_LEVEL_ERROR if season is not None and season.young else PRIOR_LEVEL_ERROR
+    return YOUNG_LEVEL_ERROR if _young(season) else PRIOR_LEVEL_ERROR
 
 
 def level_history(
@@ -390,7 +395,7 @@ def range_note(n_errors: int, season: SeasonFit | None = None) -> str:
     typical = (
         f"the typical error of a BG/NBD + Gamma-Gamma total, {prior_level_error(season):.0%} on the log scale"
     )
-    if season is not None and season.young:
+    if _young(season):
         typical += " on logs under a year old, whose season cannot be seen yet"
     if n_errors == 0:
         return (
@@ -426,7 +431,7 @@ class LevelPlan:
     @property
     def young(self) -> bool:
         """The log is under a year old at the cutoff (:attr:`SeasonFit.young`)."""
-        return self.season is not None and self.season.young
+        return _young(self.season)
 
     @property
     def band_errors(self) -> np.ndarray:
