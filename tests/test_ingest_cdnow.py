@@ -18,3 +18,14 @@ def test_bundled_cdnow_log_ingests_completely():
     assert report["duplicate_rows_kept"] == 255
     ids = result.transactions["customer_id"]
     assert ids.min() == "00001" and ids.str.len_chars().eq(5).all()
+
+
+def test_cdnow_read_in_batches_is_the_whole_file():
+    # 255 repeated lines, many of them in another batch than the line they repeat.
+    params = load_params(ROOT / "params.yaml").ingest
+    for duplicates in ("keep", "quarantine"):
+        p = params.__class__(**{**params.__dict__, "path": str(BUNDLED_LOG), "duplicates": duplicates})
+        whole, parts = ingest(p, batch_rows=10**8), ingest(p, batch_rows=5_000)
+        assert parts.transactions.equals(whole.transactions)
+        assert parts.quarantine.equals(whole.quarantine)
+        assert parts.report == whole.report

@@ -343,3 +343,32 @@ def test_a_mapped_quantity_the_file_lacks_is_left_out_and_said(tmp_path):
 def test_a_missing_order_id_says_it_is_optional(tmp_path):
     with pytest.raises(IngestError, match=r"order_id is optional: set ingest.columns.order_id: null"):
         run(tmp_path, HEADER + "A,1997-01-01,1\n", columns=ColumnMapping(order_id="Invoice"))
+
+
+MIXED = (
+    HEADER
+    + "A,1997-01-01,1\nA,1997-01-01,1\n,1997-01-02,3\nB,nope,2\nA,1997-01-01,1,extra\n"
+    + "B,1997-01-03,2\nC,1997-01-04,x\nB,1997-01-03,2\nA,1997-01-01,1\n"
+)
+
+
+@pytest.mark.parametrize("duplicates", ["quarantine", "keep"])
+@pytest.mark.parametrize(("content", "name"), [(MIXED, "log.csv"), (LINE_ITEMS, "export.csv.gz")])
+def test_reading_in_batches_gives_the_whole_file_s_result(tmp_path, content, name, duplicates):
+    import gzip
+
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content.encode()) if name.endswith(".gz") else content.encode())
+    columns = LINE_COLUMNS if name.endswith(".gz") else ColumnMapping()
+    params = IngestParams(path=str(path), columns=columns, duplicates=duplicates, max_reject_share=1.0)
+    whole = ingest(params)
+    # Repeats across batches (rows 1, 2 and 9; 6 and 8) are found; row numbers run on.
+    for rows in (1, 2, 4):
+        parts = ingest(params, batch_rows=rows)
+        assert parts.transactions.equals(whole.transactions)
+        assert parts.quarantine.equals(whole.quarantine)
+        assert parts.report == whole.report
+    if name == "log.csv":
+        expected = 3 if duplicates == "quarantine" else 0
+        assert reasons(whole).get("duplicate_row", 0) == expected
+        assert whole.report["duplicate_rows_kept"] == 3 - expected

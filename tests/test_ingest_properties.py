@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clv_engine import ingest
-from clv_engine.ingest import validate_log
+from clv_engine.ingest import validate_batches, validate_log
 from clv_engine.params import IngestParams
 
 ids = st.sampled_from(["A", "00001", " b ", "", "  ", "Zoë 7", None])
@@ -81,10 +82,48 @@ def test_plain_dates_first_parses_every_iso_form_as_the_full_rule(values, tz):
 )
 def test_repeats_by_hash_are_the_field_by_field_repeats(rows):
     raw = pl.DataFrame(rows, schema={"a": pl.String, "b": pl.String, "c": pl.String}, orient="row")
-    exact = raw.select(~pl.struct("a", "b", "c").is_first_distinct()).to_series()
-    assert ingest._repeats(raw, ["a", "b", "c"]).equals(exact)
-    # Other types are compared field by field.
-    typed = raw.with_columns(pl.col("b").cast(pl.Float64))
-    assert ingest._repeats(typed, ["a", "b", "c"]).equals(
-        typed.select(~pl.struct("a", "b", "c").is_first_distinct()).to_series()
-    )
+    typed = raw.with_columns(pl.col("b").cast(pl.Float64))  # Parquet: other types, 1 == 1.0
+    for frame in (raw, typed):
+        frame = frame.with_row_index("row_number", offset=1)
+        exact = frame.filter(~pl.struct("a", "b", "c").is_first_distinct())["row_number"]
+
+        def reread(numbers, frame=frame):
+            return frame.filter(pl.col("row_number").is_in(numbers.implode()))
+
+        hashed = frame.select("row_number", ingest._row_hash(["a", "b", "c"]).alias("_hash"))
+        found = ingest._repeated_rows(hashed, ["a", "b", "c"], reread)
+        assert found["row_number"].to_list() == exact.to_list()
+        # A hash that collides on every row still finds exactly the repeats.
+        collided = hashed.with_columns(pl.lit(7, dtype=pl.UInt64).alias("_hash"))
+        assert ingest._repeated_rows(collided, ["a", "b", "c"], reread)["row_number"].to_list() == (
+            exact.to_list()
+        )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=rows,
+    duplicates=st.sampled_from(["quarantine", "keep"]),
+    batch=st.integers(min_value=1, max_value=7),
+)
+def test_validation_in_batches_is_validation_of_the_whole_log(rows, duplicates, batch):
+    raw = pl.DataFrame(
+        rows, schema={"customer_id": pl.String, "order_date": pl.String, "revenue": pl.String}, orient="row"
+    ).with_row_index("row_number", offset=1)
+    params = IngestParams(max_reject_share=1.0, duplicates=duplicates)
+
+    def reread(numbers):
+        return raw.filter(pl.col("row_number").is_in(numbers.implode()))
+
+    batches = [raw.slice(start, batch) for start in range(0, raw.height, batch)]
+    try:
+        whole = validate_log(raw, params)
+    except ValueError as exc:
+        with pytest.raises(ValueError, match="every one of the"):
+            validate_batches(batches, params, "<frame>", reread)
+        assert "every one of the" in str(exc)
+        return
+    parts = validate_batches(batches, params, "<frame>", reread)
+    assert parts.transactions.equals(whole.transactions)
+    assert parts.quarantine.equals(whole.quarantine)
+    assert parts.report == whole.report

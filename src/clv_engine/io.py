@@ -73,9 +73,18 @@ def _write(target: str | Path, writer: Callable[[Path], object]) -> None:
         writer(tmp)
 
 
+#: Rows per Parquet row group. Set, not left to polars: by default a row group ends where a
+#: chunk of the frame in memory ends, which depends on how the frame was built (a sort's
+#: partitions, a batched read), so equal frames could give different bytes.
+ROW_GROUP_ROWS = 512 * 512
+
+
 def write_parquet(df: pl.DataFrame, target: str | Path) -> None:
     """Parquet without statistics timestamps; same frame, same bytes."""
-    _write(target, lambda p: df.write_parquet(p, compression="zstd", statistics=True))
+    _write(
+        target,
+        lambda p: df.write_parquet(p, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS),
+    )
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
