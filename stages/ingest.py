@@ -1,6 +1,8 @@
 """DVC stage ingest: the raw log -> canonical transactions, quarantine, report."""
 
 import argparse
+import tempfile
+from pathlib import Path
 
 from clv_engine.ingest import ingest
 from clv_engine.io import write_csv, write_json, write_parquet
@@ -17,11 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> str:
     params = load_params(args.params).ingest
     progress(f"reading {params.path}")
-    result = ingest(params)
-    report = result.report
-    progress(f"read {report['rows_read']:,} rows; validated")
-    write_parquet(result.transactions, args.transactions)
-    write_csv(result.quarantine, args.quarantine, for_people=True)
+    # The batches' rows wait in a temporary directory (TMPDIR); the quarantine is written from it.
+    with tempfile.TemporaryDirectory(prefix="clv-ingest-") as spill:
+        result = ingest(params, spill=Path(spill))
+        report = result.report
+        progress(f"read {report['rows_read']:,} rows; validated")
+        write_parquet(result.transactions, args.transactions)
+        write_csv(result.quarantine_rows, args.quarantine, for_people=True)
     write_json(report, args.report)
     if report["rows_without_customer"]:
         progress(

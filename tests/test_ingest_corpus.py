@@ -368,6 +368,12 @@ def test_reading_in_batches_gives_the_whole_file_s_result(tmp_path, content, nam
         assert parts.transactions.equals(whole.transactions)
         assert parts.quarantine.equals(whole.quarantine)
         assert parts.report == whole.report
+        # As the stage runs it: the quarantine is read from the spill directory when written.
+        spill = tmp_path / f"spill-{rows}"
+        spill.mkdir()
+        spilled = ingest(params, batch_rows=rows, spill=spill)
+        assert spilled.quarantine.equals(whole.quarantine) and spilled.report == whole.report
+        assert sorted(p.name for p in spill.iterdir())[0] == "accepted-000000.arrow"
     if name == "log.csv":
         expected = 3 if duplicates == "quarantine" else 0
         assert reasons(whole).get("duplicate_row", 0) == expected

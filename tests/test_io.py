@@ -118,3 +118,24 @@ def test_written_numbers_do_not_depend_on_the_last_bit(tmp_path):
         ]
         write_json({"v": frame["v"].to_list()}, tmp_path / "stats.json")
         assert read_json(tmp_path / "stats.json") == {"v": [493.645375, 388.800125, 11.885, 0.3]}
+
+
+@pytest.mark.parametrize("for_people", [True, False])
+def test_a_query_is_written_in_the_same_bytes_as_its_frame(tmp_path, for_people):
+    import datetime as dt
+
+    df = pl.DataFrame(
+        {
+            "customer_id": [*HOSTILE, "Zoë", None],
+            "amount": [1 / 3, -1.5, 1e-12, None] + [2.0] * (len(HOSTILE) - 2),
+            "day": [dt.date(1997, 1, 1)] * (len(HOSTILE) + 2),
+            "n": list(range(len(HOSTILE) + 2)),
+        }
+    )
+    write_csv(df, tmp_path / "frame.csv", for_people=for_people)
+    write_csv(df.lazy(), tmp_path / "query.csv", for_people=for_people)
+    assert (tmp_path / "query.csv").read_bytes() == (tmp_path / "frame.csv").read_bytes()
+    empty = df.head(0)  # a header alone (the quarantine of a clean log)
+    write_csv(empty, tmp_path / "e1.csv", for_people=for_people)
+    write_csv(empty.lazy(), tmp_path / "e2.csv", for_people=for_people)
+    assert (tmp_path / "e2.csv").read_bytes() == (tmp_path / "e1.csv").read_bytes()

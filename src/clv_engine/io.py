@@ -16,7 +16,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -34,6 +34,10 @@ __all__ = [
     "write_parquet",
     "write_text",
 ]
+
+
+#: A frame, in memory or as a query.
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 class OutputError(UserError, OSError):
@@ -93,14 +97,14 @@ def write_parquet(df: pl.DataFrame, target: str | Path) -> None:
 _FORMULA_OR_QUOTE = r"^[=+\-@\t\r']"
 
 
-def neutralise_cells(df: pl.DataFrame) -> pl.DataFrame:
+def neutralise_cells(df: Frame) -> Frame:
     """Text cells starting with ``= + - @``, tab, CR or ``'`` get a leading ``'``.
 
     Only text columns change (a negative number stays a number). :func:`restore_cells`
     undoes it exactly: a program reading such a CSV strips one leading ``'`` from every
     text cell that starts with one.
     """
-    text = [c for c, t in df.schema.items() if t == pl.String]
+    text = [c for c, t in _schema(df).items() if t == pl.String]
     return df.with_columns(
         pl.when(pl.col(c).str.contains(_FORMULA_OR_QUOTE))
         .then(pl.lit("'") + pl.col(c))
@@ -133,7 +137,7 @@ def _steady_digits(column: str, for_people: bool) -> pl.Expr:
     return expr if for_people else expr.round_sig_figs(STATISTIC_DIGITS)
 
 
-def write_csv(df: pl.DataFrame, target: str | Path, *, for_people: bool = False) -> None:
+def write_csv(df: pl.DataFrame | pl.LazyFrame, target: str | Path, *, for_people: bool = False) -> None:
     """CSV with a header, ISO dates and ``.`` decimals; floats to :data:`REPORT_DIGITS`
     significant digits in a file for people, else :data:`STATISTIC_DIGITS`.
 
@@ -143,15 +147,27 @@ def write_csv(df: pl.DataFrame, target: str | Path, *, for_people: bool = False)
     a spreadsheet; its text cells are made safe with :func:`neutralise_cells`, and it starts
     with a UTF-8 byte-order mark, without which Excel reads UTF-8 as a legacy code page and
     garbles non-ASCII ids and names (polars and pandas skip the mark; Python's csv module
-    needs ``encoding="utf-8-sig"``).
+    needs ``encoding="utf-8-sig"``). A LazyFrame is written as it is computed (a sink), in the
+    same bytes.
     """
-    floats = [c for c, t in df.schema.items() if t.is_float()]
+    options: dict[str, Any] = {"date_format": "%Y-%m-%d", "float_precision": None, "include_bom": for_people}
+    if isinstance(df, pl.LazyFrame):
+        lazy = _for_csv(df, for_people)
+        _write(target, lambda p: lazy.sink_csv(p, **options))
+    else:
+        eager = _for_csv(df, for_people)
+        _write(target, lambda p: eager.write_csv(p, **options))
+
+
+def _for_csv(df: Frame, for_people: bool) -> Frame:
+    """Floats to steady digits (:func:`_steady_digits`); text made safe for people."""
+    floats = [c for c, t in _schema(df).items() if t.is_float()]
     df = df.with_columns([_steady_digits(c, for_people) for c in floats]) if floats else df
-    df = neutralise_cells(df) if for_people else df
-    _write(
-        target,
-        lambda p: df.write_csv(p, date_format="%Y-%m-%d", float_precision=None, include_bom=for_people),
-    )
+    return neutralise_cells(df) if for_people else df
+
+
+def _schema(df: pl.DataFrame | pl.LazyFrame) -> pl.Schema:
+    return df.collect_schema() if isinstance(df, pl.LazyFrame) else df.schema
 
 
 def read_json(source: str | Path) -> Any:
