@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 # The venv first on PATH for anything make runs (stage commands find it themselves: stages/py).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test lint format bench promote clean-env
+.PHONY: run test lint format bench bench-memory promote clean-env
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -43,6 +43,11 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(BIN)/python benchmarks/bench.py $(if $(SIZES),--sizes $(SIZES),)
 	$(BIN)/python benchmarks/pipeline_bench.py $(if $(SIZES),--sizes $(SIZES),)
+
+## Memory: the stages that touch every row (ingest, orders, windows, features), each alone, on
+## seeded synthetic logs of 10M and 60M rows (about 15 minutes; SIZES to change them).
+bench-memory: $(STAMP)
+	$(BIN)/python benchmarks/memory_bench.py --sizes $(if $(SIZES),$(SIZES),10000000 60000000)
 
 ## Make the current challenger (the train stage's bundle) the champion: a person's act.
 ## Checks the pipeline is up to date, then dvc-adds models/champion/ and writes its card.
