@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from clv_engine.ingest import REASONS, IngestError, ingest
+from clv_engine.ingest import REASONS, IngestError, ingest, read_log, validate_log
 from clv_engine.params import ColumnMapping, IngestParams
 
 HEADER = "customer_id,order_date,revenue\n"
@@ -378,3 +378,18 @@ def test_reading_in_batches_gives_the_whole_file_s_result(tmp_path, content, nam
         expected = 3 if duplicates == "quarantine" else 0
         assert reasons(whole).get("duplicate_row", 0) == expected
         assert whole.report["duplicate_rows_kept"] == 3 - expected
+
+
+def test_a_log_with_its_own_row_number_column(tmp_path):
+    # The reader numbers rows under an internal name; the file's column stays a source column.
+    content = "row_number,customer_id,order_date,revenue\n7,A,1997-01-01,1\n9,B,nope,2\n9,B,nope,2\n"
+    result = run(tmp_path, content)
+    # clv-score's path: the whole file read, then validated.
+    raw, _ = read_log(IngestParams(path=str(tmp_path / "log.csv")))
+    again = validate_log(raw, IngestParams(max_reject_share=1.0))
+    assert again.transactions.equals(result.transactions) and again.quarantine.equals(result.quarantine)
+    assert result.transactions["customer_id"].to_list() == ["A"]
+    assert result.quarantine.select("row_number", "reason", "source_row_number").rows() == [
+        (2, "unparseable_order_date", "9"),
+        (3, "unparseable_order_date", "9"),
+    ]

@@ -83,21 +83,20 @@ def test_plain_dates_first_parses_every_iso_form_as_the_full_rule(values, tz):
 def test_repeats_by_hash_are_the_field_by_field_repeats(rows):
     raw = pl.DataFrame(rows, schema={"a": pl.String, "b": pl.String, "c": pl.String}, orient="row")
     typed = raw.with_columns(pl.col("b").cast(pl.Float64))  # Parquet: other types, 1 == 1.0
+    row = ingest._ROW  # the reader's row number
     for frame in (raw, typed):
-        frame = frame.with_row_index("row_number", offset=1)
-        exact = frame.filter(~pl.struct("a", "b", "c").is_first_distinct())["row_number"]
+        frame = frame.with_row_index(row, offset=1)
+        exact = frame.filter(~pl.struct("a", "b", "c").is_first_distinct())[row]
 
         def reread(numbers, frame=frame):
-            return frame.filter(pl.col("row_number").is_in(numbers.implode()))
+            return frame.filter(pl.col(row).is_in(numbers.implode()))
 
-        hashed = frame.select("row_number", ingest._row_hash(["a", "b", "c"]).alias("_hash"))
+        hashed = frame.select(row, ingest._row_hash(["a", "b", "c"]).alias("_hash"))
         found = ingest._repeated_rows(hashed, ["a", "b", "c"], reread)
-        assert found["row_number"].to_list() == exact.to_list()
+        assert found[row].to_list() == exact.to_list()
         # A hash that collides on every row still finds exactly the repeats.
         collided = hashed.with_columns(pl.lit(7, dtype=pl.UInt64).alias("_hash"))
-        assert ingest._repeated_rows(collided, ["a", "b", "c"], reread)["row_number"].to_list() == (
-            exact.to_list()
-        )
+        assert ingest._repeated_rows(collided, ["a", "b", "c"], reread)[row].to_list() == exact.to_list()
 
 
 @settings(max_examples=100, deadline=None)
@@ -112,10 +111,12 @@ def test_validation_in_batches_is_validation_of_the_whole_log(rows, duplicates, 
     ).with_row_index("row_number", offset=1)
     params = IngestParams(max_reject_share=1.0, duplicates=duplicates)
 
-    def reread(numbers):
-        return raw.filter(pl.col("row_number").is_in(numbers.implode()))
+    read = raw.rename({"row_number": ingest._ROW})  # as the reader gives the rows
 
-    batches = [raw.slice(start, batch) for start in range(0, raw.height, batch)]
+    def reread(numbers):
+        return read.filter(pl.col(ingest._ROW).is_in(numbers.implode()))
+
+    batches = [read.slice(start, batch) for start in range(0, read.height, batch)]
     try:
         whole = validate_log(raw, params)
     except ValueError as exc:
@@ -124,6 +125,8 @@ def test_validation_in_batches_is_validation_of_the_whole_log(rows, duplicates, 
         assert "every one of the" in str(exc)
         return
     parts = validate_batches(batches, params, "<frame>", reread)
+    # A frame without row numbers is numbered in order.
+    assert validate_log(raw.drop("row_number"), params).quarantine.equals(whole.quarantine)
     assert parts.transactions.equals(whole.transactions)
     assert parts.quarantine.equals(whole.quarantine)
     assert parts.report == whole.report

@@ -91,7 +91,10 @@ REASONS: tuple[str, ...] = (
     "duplicate_row",
 )
 
-_ROW = "row_number"
+#: The row number column: "row_number" in the quarantine (and in a frame given to
+#: validate_log); inside, a name no export uses, so that a log may have its own row_number.
+ROW_NUMBER = "row_number"
+_ROW = "__row_number__"
 _EXTRA = "__extra_field_"  # spare columns that catch fields beyond the header's count
 _N_EXTRA = 4
 _DELIMITERS = (",", ";", "\t", "|")
@@ -300,8 +303,14 @@ def _sniff_delimiter(header_line: str) -> str:
 def validate_log(raw: pl.DataFrame, params: IngestParams, source: str = "<frame>") -> IngestResult:
     """Split a raw log into canonical transactions and quarantined rows (pure).
 
-    ``raw`` holds the source columns (text, or native Parquet types) and ``row_number``.
+    ``raw`` holds the source columns (text, or native Parquet types) and ``row_number``
+    (1-based; numbered in order when the frame has none; :func:`read_log`'s frame has its
+    own under another name, so that a log may have a row_number column of its own).
     """
+
+    if _ROW not in raw.columns:  # read_log's frame has it
+        numbered = ROW_NUMBER in raw.columns
+        raw = raw.rename({ROW_NUMBER: _ROW}) if numbered else raw.with_row_index(_ROW, offset=1)
 
     def reread(row_numbers: pl.Series) -> pl.DataFrame:
         return raw.filter(pl.col(_ROW).is_in(row_numbers.implode()))
@@ -377,7 +386,7 @@ def validate_batches(
     # Each batch's rejected rows are in file order, and so are the batches.
     quarantine = pl.concat(quarantined)
     if params.duplicates == "quarantine" and repeated.height:
-        quarantine = quarantine.merge_sorted(repeat_rows.lazy(), key=_ROW)
+        quarantine = quarantine.merge_sorted(repeat_rows.lazy(), key=ROW_NUMBER)
     keys = ["customer_id", "order_date", "order_id", "revenue", "quantity"]
     transactions = accepted.drop(_ROW).sort(keys, nulls_last=True, maintain_order=True).collect()
     guests = pl.concat(guest_revenue)
@@ -618,7 +627,7 @@ def _quarantine_frame(
     raw: pl.DataFrame, bad: pl.DataFrame, source_cols: list[str], extras: list[str]
 ) -> pl.DataFrame:
     """Rejected rows: row_number, reason, then the original values as text."""
-    rename = {c: (f"source_{c}" if c in (_ROW, "reason") else c) for c in source_cols}
+    rename = {c: (f"source_{c}" if c in (ROW_NUMBER, "reason") else c) for c in source_cols}
     original = raw.filter(pl.col(_ROW).is_in(bad[_ROW].implode())).select(
         pl.col(_ROW),
         *[pl.col(c).cast(pl.String).alias(rename[c]) for c in source_cols],
@@ -632,7 +641,7 @@ def _quarantine_frame(
             else []
         ),
     )
-    out = bad.join(original, on=_ROW, how="left").sort(_ROW)
+    out = bad.join(original, on=_ROW, how="left").sort(_ROW).rename({_ROW: ROW_NUMBER})
     if "extra_fields" in out.columns:
         extra = pl.col("extra_fields")
         out = out.with_columns(pl.when(extra == "").then(None).otherwise(extra).alias("extra_fields"))
@@ -688,7 +697,10 @@ def _check_rejects(
     rows_read, guests = report["rows_read"], report["rows_without_customer"]
     if guests > params.max_guest_share * rows_read:
         guest_rows = (
-            quarantine.filter(pl.col("reason") == "missing_customer_id").select(_ROW).head(5).collect()[_ROW]
+            quarantine.filter(pl.col("reason") == "missing_customer_id")
+            .select(ROW_NUMBER)
+            .head(5)
+            .collect()[ROW_NUMBER]
         )
         raise IngestError(
             f"{source}: {guests} of {rows_read} rows ({guests / rows_read:.1%}) have no customer id, "
@@ -710,7 +722,7 @@ def _check_rejects(
     defects = quarantine.filter(pl.col("reason") != "missing_customer_id")
     top = (
         defects.group_by("reason")
-        .agg(pl.len().alias("n"), pl.col(_ROW).sort().head(5).alias("rows"))
+        .agg(pl.len().alias("n"), pl.col(ROW_NUMBER).sort().head(5).alias("rows"))
         .sort(["n", "reason"], descending=[True, False])
         .head(3)
         .collect()
@@ -734,7 +746,12 @@ def _date_example(defects: pl.LazyFrame, params: IngestParams) -> str:
     column = params.columns.order_date
     if column not in defects.collect_schema().names():
         return ""
-    bad = defects.filter(pl.col("reason") == "unparseable_order_date").select(_ROW, column).head(1).collect()
+    bad = (
+        defects.filter(pl.col("reason") == "unparseable_order_date")
+        .select(ROW_NUMBER, column)
+        .head(1)
+        .collect()
+    )
     if bad.is_empty():
         return ""
     row, value = bad.row(0)

@@ -247,13 +247,13 @@ class Forecaster:
         """
         pandas_in = not isinstance(transactions, pl.DataFrame)
         raw = pl.from_pandas(transactions) if pandas_in else transactions
-        orders = self.orders(raw.with_row_index("row_number", offset=1), "<frame>")
+        orders = self.orders(raw, "<frame>")  # rows numbered by validate_log
         scores = self.predict_orders(orders, as_of)
         self.last_report["customers"] = scores.height
         return scores.to_pandas() if pandas_in else scores
 
     def orders(self, raw: pl.DataFrame, source: str) -> pl.DataFrame:
-        """Orders from a raw log (with ``row_number``) under the bundle's ingest rules."""
+        """Orders from a raw log under the bundle's ingest rules (see :func:`validate_log`)."""
         ingested = validate_log(raw, self.context.ingest, source)
         self.last_report = {
             "rows_read": raw.height,
