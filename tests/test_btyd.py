@@ -237,3 +237,22 @@ def _distinct(*columns):
 
     unique, weight = _unique_rows(*[np.asarray(c, dtype=float) for c in columns])
     return (*unique, weight)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_distinct_rows_of_whole_numbers_are_the_lexicographic_distinct_rows(seed):
+    from clv_engine.btyd import _integer_key, _unique_rows
+
+    rng = np.random.default_rng(seed)
+    n = 2_000
+    x = rng.poisson(2, n).astype(float)
+    t_x = rng.integers(0, 40, n).astype(float)
+    big_t = t_x + rng.integers(0, 5, n)
+    x[:3] = -0.0  # equal to 0.0: one row with it
+    for columns in ((x, t_x, big_t), (x, t_x + 0.5, big_t)):  # whole numbers, then not
+        unique, weight = _unique_rows(*columns)
+        expected, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
+        assert np.array_equal(np.column_stack(unique), expected)
+        assert weight.tolist() == counts.tolist()
+    assert _integer_key((x, t_x, big_t)) is not None and _integer_key((x, t_x + 0.5)) is None
+    assert _integer_key((np.array([2.0**40]), np.array([2.0**30]))) is None  # past 2^62 together
