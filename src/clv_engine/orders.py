@@ -84,11 +84,11 @@ def _orders(transactions: pl.DataFrame) -> pl.DataFrame:
 
     The lines are sorted so that each order's lines are next to each other, in the order
     of (date, order id, revenue, quantity, margin), and each order's sums are taken over
-    that run of lines, left to right (:class:`_Runs`): the same bits whatever the order
-    of the input file and however the log is split. polars' group-by summed a group in pieces that
-    depend on where its streaming morsels end (10M lines in 10 customer ranges or whole:
-    7 of 7.3M order revenues differed in the last bit), and its in-memory engine took twice
-    as long.
+    that run of lines, left to right (:class:`_Runs`): the same bits whatever the order of
+    the input file and however the log is split. polars' group-by summed a group in pieces
+    that depend on where its streaming morsels end (10M lines in 10 customer ranges or
+    whole: 7 of 7.3M order revenues differed in the last bit), and its in-memory engine
+    took twice as long.
     """
     key = (
         pl.when(pl.col("order_id").is_not_null() & (pl.col("order_id") != ""))

@@ -257,7 +257,7 @@ class Forecaster:
         ingested = validate_log(raw, self.context.ingest, source)
         self.last_report = {
             "rows_read": raw.height,
-            "rows_quarantined": ingested.quarantine.height,
+            "rows_quarantined": ingested.report["rows_quarantined"],
             "quarantine_reasons": ingested.report["quarantine_reasons"],
         }
         return build_orders(ingested.transactions)
