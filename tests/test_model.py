@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 from catboost import Pool
 
-from clv_engine.boosting import fit_catboost
+from clv_engine import boosting
+from clv_engine.boosting import fit_catboost, make_pool
 from clv_engine.dataset import build_dataset, customer_rows
 from clv_engine.evaluation import fit_clv, warm_start
 from clv_engine.fallback import BaselineForecaster
@@ -409,3 +410,35 @@ def test_a_bundle_that_shipped_a_stacked_forecast_is_refused_on_load(small_probl
     old.__dict__["stack_"] = (0.6, 0.5)
     with pytest.raises(UserError, match=r"model\.ensemble: stack, which was removed"):
         pickle.loads(pickle.dumps(old))
+
+
+def test_a_small_pool_built_from_lists_holds_what_pandas_gives(monkeypatch):
+    """make_pool builds pools to predict from of up to LIST_POOL_ROWS rows from Python lists
+    (fast for one customer); the values CatBoost sees are those of the pandas way: integers,
+    booleans, nulls, NaN and text, the offset, predictions equal to the last bit."""
+    rng = np.random.default_rng(3)
+    n = 60
+    frame = pl.DataFrame(
+        {
+            "count": pl.Series(rng.integers(0, 9, n), dtype=pl.Int64),
+            "flag": rng.random(n) < 0.5,
+            "gap": [None if i % 7 == 0 else float(v) for i, v in enumerate(rng.gamma(2.0, 30.0, n))],
+            "share": [float("nan") if i % 5 == 0 else float(v) for i, v in enumerate(rng.random(n))],
+            "stage": [["New", "Loyal", "Lapsed"][i % 3] for i in range(n)],
+        }
+    )
+    features, categorical = frame.columns, ["stage"]
+    label = frame["count"].to_numpy() * 2.5 + rng.random(n)
+    offset = rng.normal(0.0, 0.1, n)
+    assert 0 < n <= boosting.LIST_POOL_ROWS
+    small = make_pool(frame, features, categorical, offset=offset)
+    monkeypatch.setattr(boosting, "LIST_POOL_ROWS", 0)
+    bulk = make_pool(frame, features, categorical, offset=offset)
+    assert small.get_feature_names() == bulk.get_feature_names()
+    assert small.get_cat_feature_indices() == bulk.get_cat_feature_indices()
+    assert np.array_equal(small.get_baseline(), bulk.get_baseline())
+    train = make_pool(frame, features, categorical, label, offset)
+    model = fit_catboost("regressor", "RMSE", train, parse_params({}).model, seed=1, iterations=30)
+    assert np.array_equal(model.predict(small), model.predict(bulk))
+    one = make_pool(frame.head(1), features, categorical, offset=offset[:1])
+    assert model.predict(one)[0] == model.predict(bulk)[0]
