@@ -88,6 +88,12 @@ def test_expected_repeats_of_a_new_customer_match_a_simulation():
     # a new customer's expectation is eq. 10 at x = t_x = T = 0; none before the first order
     assert fit.expected_repeats([39.0])[0] == pytest.approx(fit.expected_purchases([0], [0], [0], 39)[0])
     assert fit.expected_repeats([0.0, -3.0]).tolist() == [0.0, 0.0]
+    # a matrix of ages, half before the first order: eq. 10 element by element, to the bit
+    ages = np.linspace(-60.0, 60.0, 231).reshape(11, 21)
+    zero = np.zeros(1)
+    whole = np.clip(fit.expected_purchases(zero, zero, zero, np.clip(ages, 0.0, None)), 0.0, None)
+    assert fit.expected_repeats(ages).shape == ages.shape
+    assert np.array_equal(fit.expected_repeats(ages), whole)
     # a = 1 is the limit, finite
     one = BetaGeoFit(r=0.5, alpha=5.0, a=1.0, b=3.0, log_likelihood=0.0, n_customers=0)
     assert np.isfinite(one.expected_repeats([10.0, 50.0])).all()

@@ -87,9 +87,14 @@ class BetaGeoFit:
 
     def expected_repeats(self, t: ArrayLike) -> np.ndarray:
         """E[X(t)]: expected repeat purchases of a new customer in the ``t`` (any shape) after
-        their first (FHL 2005, eq. 9: eq. 10 at x = t_x = T = 0); 0 for t <= 0."""
+        their first (FHL 2005, eq. 9: eq. 10 at x = t_x = T = 0); 0 for t <= 0 (exactly what
+        eq. 10 gives there, without evaluating it: a season's offset asks for many)."""
+        t = np.asarray(t, dtype=np.float64)
+        repeats = np.zeros(t.shape)
+        after = t > 0
         zero = np.zeros(1)
-        return self.expected_purchases(zero, zero, zero, np.clip(np.asarray(t, dtype=np.float64), 0.0, None))
+        repeats[after] = self.expected_purchases(zero, zero, zero, t[after])
+        return repeats
 
     def p_purchase(
         self, frequency: ArrayLike, recency: ArrayLike, age: ArrayLike, horizon: float
@@ -231,36 +236,53 @@ def _prior_precision(shapes: np.ndarray, sd: float | None) -> np.ndarray:
     return np.zeros(shapes.size) if sd is None else shapes / sd**2
 
 
+_RowTerms = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 def _most_probable(
     row_log_likelihood: Callable[[np.ndarray], np.ndarray],
-    row_gradient: Callable[[np.ndarray], np.ndarray],
+    row_terms: _RowTerms,
     weight: np.ndarray,
     start: tuple[float, ...],
     shapes: np.ndarray,
     prior_sd: float | None,
 ) -> tuple[list[float], float]:
     """The search both fits share: the most probable parameters (rounded, :func:`_round_fit`)
-    and their log-likelihood, from the per-row log-likelihood and its gradient (shape (k, n))
-    in the parameters, the rows' counts and a start."""
+    and their log-likelihood, from the per-row log-likelihood, the same with its gradient
+    (``row_terms``: both at once, the gradient of shape (k, n)) in the parameters, the rows'
+    counts and a start."""
     precision = _prior_precision(shapes, prior_sd)
 
-    def log_likelihood_of(log_params: np.ndarray) -> float:
-        return float(np.dot(weight, row_log_likelihood(np.exp(log_params))))
+    def prior_minus(log_params: np.ndarray, row_log_likelihoods: np.ndarray) -> float:
+        value = 0.5 * float(np.dot(precision, log_params * log_params)) - float(
+            np.dot(weight, row_log_likelihoods)
+        )
+        return value if np.isfinite(value) else 1e300
 
     def objective(log_params: np.ndarray) -> float:
         # A search may try parameters where the likelihood is not finite (Nelder-Mead's polish
         # is unbounded: alpha = exp(-800) = 0); such a point is refused, not warned about.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            value = 0.5 * float(np.dot(precision, log_params * log_params)) - log_likelihood_of(log_params)
-        return value if np.isfinite(value) else 1e300
+            return prior_minus(log_params, row_log_likelihood(np.exp(log_params)))
+
+    def slope(log_params: np.ndarray, row_gradients: np.ndarray) -> np.ndarray:
+        return cast(np.ndarray, -(row_gradients @ weight) * np.exp(log_params) + precision * log_params)
 
     def gradient(log_params: np.ndarray) -> np.ndarray:
-        params = np.exp(log_params)
-        return cast(np.ndarray, -(row_gradient(params) @ weight) * params + precision * log_params)
+        return slope(log_params, row_terms(np.exp(log_params))[1])
 
-    found = _minimize(objective, np.log(np.asarray(start, dtype=float)), gradient)
+    def both(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        # The objective and its gradient from one pass over the rows (the gradient needs the
+        # log-likelihood), the same numbers as each alone.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            rows, gradients = row_terms(np.exp(log_params))
+            value = prior_minus(log_params, rows)
+        return value, slope(log_params, gradients)
+
+    found = _minimize(objective, np.log(np.asarray(start, dtype=float)), both)
     params = _round_fit(np.exp(_settle(objective, gradient, found.x, weight.sum())))
-    return params, _round_fit([log_likelihood_of(np.log(params))])[0]
+    log_likelihood = float(np.dot(weight, row_log_likelihood(np.exp(np.log(params)))))
+    return params, _round_fit([log_likelihood])[0]
 
 
 def _memo(
@@ -313,7 +335,7 @@ def _fit_beta_geo(
     by_x = _by_x(ux)
     (r, alpha, a, b), log_likelihood = _most_probable(
         lambda params: _bg_log_likelihood(params, ux, ut, uT, by_x),
-        lambda params: _bg_gradient(params, ux, ut, uT, by_x),
+        lambda params: _bg_terms(params, ux, ut, uT, by_x),
         weight,
         start,
         _BG_SHAPES,
@@ -325,7 +347,14 @@ def _fit_beta_geo(
 def _bg_gradient(
     params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, by_x: _ByX | None = None
 ) -> np.ndarray:
-    """Per row, the gradient of :func:`_bg_log_likelihood` in (r, alpha, a, b): shape (4, n).
+    """Per row, the gradient of :func:`_bg_log_likelihood` in (r, alpha, a, b): shape (4, n)."""
+    return _bg_terms(params, x, t_x, T, by_x)[1]
+
+
+def _bg_terms(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, by_x: _ByX | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, :func:`_bg_log_likelihood` and its gradient in (r, alpha, a, b) (shape (4, n)).
 
     ll = a1 + log(exp(a2) + exp(a3)); w = exp(a3 - (ll - a1)) is the repeat-buyer term's
     share (0 when x = 0), so each derivative is a1's plus the two terms' weighted by their
@@ -345,7 +374,7 @@ def _bg_gradient(
     d_a = (1 - w) * psi(a) + w * psi(a + 1) - psi_abx - (psi(a) - psi(a + b))
     b_repeat = np.where(x > 0, psi(np.maximum(b + xs - 1, 1e-12))[at], 0.0)
     d_b = (1 - w) * psi(b + xs)[at] + w * b_repeat - psi_abx - (psi(b) - psi(a + b))
-    return np.vstack([d_r, d_alpha, d_a, d_b])
+    return ll, np.vstack([d_r, d_alpha, d_a, d_b])
 
 
 def _gg_log_likelihood(
@@ -392,7 +421,7 @@ def _fit_gamma_gamma(
     by_x = _by_x(ux)
     (p, q, gamma), log_likelihood = _most_probable(
         lambda params: _gg_log_likelihood(params, ux, um, by_x),
-        lambda params: _gg_gradient(params, ux, um, by_x),
+        lambda params: (_gg_log_likelihood(params, ux, um, by_x), _gg_gradient(params, ux, um, by_x)),
         weight,
         start,
         _GG_SHAPES,
@@ -423,7 +452,9 @@ EXACT_GRADIENT = True
 
 
 def _minimize(
-    objective: Callable[[np.ndarray], float], x0: np.ndarray, gradient: Callable[[np.ndarray], np.ndarray]
+    objective: Callable[[np.ndarray], float],
+    x0: np.ndarray,
+    both: Callable[[np.ndarray], tuple[float, np.ndarray]],
 ) -> Any:
     """Bounded L-BFGS-B in log-parameter space; more starts and a polish only when needed.
 
@@ -438,13 +469,14 @@ def _minimize(
     bound, three more starts are tried and the best is polished with Nelder-Mead.
     """
     bounds = [_LOG_BOUNDS] * x0.size
-    jac = gradient if EXACT_GRADIENT else None
-    best = optimize.minimize(objective, x0, method="L-BFGS-B", bounds=bounds, jac=jac)
+    # With the exact gradient, L-BFGS-B takes the objective and gradient from one call (``both``).
+    fun, jac = (both, True) if EXACT_GRADIENT else (objective, None)
+    best = optimize.minimize(fun, x0, method="L-BFGS-B", bounds=bounds, jac=jac)
     on_bound = np.any(np.isclose(best.x, _LOG_BOUNDS[0]) | np.isclose(best.x, _LOG_BOUNDS[1]))
     if best.success and not on_bound:
         return best
     for start in (np.zeros(x0.size), np.full(x0.size, 1.0), np.full(x0.size, -1.0)):
-        result = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds, jac=jac)
+        result = optimize.minimize(fun, start, method="L-BFGS-B", bounds=bounds, jac=jac)
         if result.fun < best.fun:
             best = result
     polish = optimize.minimize(

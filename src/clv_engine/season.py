@@ -218,12 +218,12 @@ def _age_offset(
     # first) spans the days back in (7 (n - 1 - k), 7 (n - k)].
     per_day = np.bincount(first)
     days = np.flatnonzero(per_day)
-    week_end = 7 * (n_weeks - 1 - np.arange(n_weeks))
-    at_end, at_start = op[week_end], op[week_end + 7]  # week_end + 7 <= 7 n_weeks <= span
-    expected = fit.expected_repeats((op[days][:, None] - at_end[None, :]) / 7) - fit.expected_repeats(
-        (op[days][:, None] - at_start[None, :]) / 7
-    )
-    length = (at_start - at_end) / 7  # the week's mean s
+    # The weeks' edges, oldest first: week k starts at edge k and ends at edge k + 1 (each
+    # week's start is the end of the week before), at most 7 n_weeks <= span days back.
+    edges = op[7 * (n_weeks - np.arange(n_weeks + 1))]
+    by_edge = fit.expected_repeats((op[days][:, None] - edges[None, :]) / 7)
+    expected = by_edge[:, 1:] - by_edge[:, :-1]
+    length = (edges[:-1] - edges[1:]) / 7  # the week's mean s
     return cast(np.ndarray, np.log(np.maximum(per_day[days] @ expected / length, 1e-6)))
 
 
