@@ -155,19 +155,28 @@ def _by_x(x: np.ndarray) -> _ByX:
 def _bg_log_likelihood(
     params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, by_x: _ByX | None = None
 ) -> np.ndarray:
+    return _bg_parts(params, x, t_x, T, by_x)[0]
+
+
+def _bg_parts(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, by_x: _ByX | None = None
+) -> tuple[np.ndarray, ...]:
+    """Per row, the log-likelihood ll = a1 + log(exp(a2) + exp(a3)), then a1, a2, log(alpha
+    + T) and log(alpha + t_x), which its gradient (:func:`_bg_terms`) reuses."""
     r, alpha, a, b = params
     xs, at = by_x or (x, ...)
+    log_age, log_recency = np.log(alpha + T), np.log(alpha + t_x)
     a1 = special.gammaln(r + xs)[at] - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.betaln(a, b + xs)[at] - special.betaln(a, b) - (r + x) * np.log(alpha + T)
+    a2 = special.betaln(a, b + xs)[at] - special.betaln(a, b) - (r + x) * log_age
     with np.errstate(invalid="ignore", divide="ignore"):
         a3 = np.where(
             x > 0,
             special.betaln(a + 1, np.maximum(b + xs - 1, 1e-12))[at]
             - special.betaln(a, b)
-            - (r + x) * np.log(alpha + t_x),
+            - (r + x) * log_recency,
             -np.inf,
         )
-    return cast(np.ndarray, a1 + np.logaddexp(a2, a3))
+    return a1 + np.logaddexp(a2, a3), a1, a2, log_age, log_recency
 
 
 def _unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -362,13 +371,11 @@ def _bg_terms(
     """
     r, alpha, a, b = params
     xs, at = by_x or (x, ...)
-    a1 = special.gammaln(r + xs)[at] - special.gammaln(r) + r * np.log(alpha)
-    ll = _bg_log_likelihood(params, x, t_x, T, by_x)
-    a2 = special.betaln(a, b + xs)[at] - special.betaln(a, b) - (r + x) * np.log(alpha + T)
+    ll, a1, a2, log_age, log_recency = _bg_parts(params, x, t_x, T, by_x)
     with np.errstate(invalid="ignore", over="ignore"):
         w = np.where(x > 0, -np.expm1(a2 - (ll - a1)), 0.0)
     psi = special.digamma
-    d_r = psi(r + xs)[at] - psi(r) + np.log(alpha) - (1 - w) * np.log(alpha + T) - w * np.log(alpha + t_x)
+    d_r = psi(r + xs)[at] - psi(r) + np.log(alpha) - (1 - w) * log_age - w * log_recency
     d_alpha = r / alpha - (r + x) * ((1 - w) / (alpha + T) + w / (alpha + t_x))
     psi_abx = psi(a + b + xs)[at]
     d_a = (1 - w) * psi(a) + w * psi(a + 1) - psi_abx - (psi(a) - psi(a + b))
