@@ -647,16 +647,40 @@ def _sources(past: pl.LazyFrame, at: _At) -> dict[str, pl.LazyFrame]:
     purchases in the year before c."""
     purchases = past.filter(_PURCHASE)
     return {
-        "days": purchases.group_by("customer_id", "order_date")
-        .agg(pl.col("revenue").sum())
-        .sort("customer_id", "order_date"),
+        "days": _purchase_days(purchases),
         "lifetime": past,
         "window": past.filter(pl.col("order_date") > at.window_start),
+        # The rows are in customer order, so a gap is a date's difference from the row
+        # before within one customer (the window over customer_id, without hashing the ids).
         "gaps": purchases.with_columns(
-            pl.col("order_date").diff().dt.total_days().over("customer_id").alias("gap")
+            pl.when(_SAME_CUSTOMER).then(pl.col("order_date").diff().dt.total_days()).alias("gap")
         ).filter(pl.col("gap").is_not_null()),
         "last_year": _last_year_purchases(past, at.cutoff),
     }
+
+
+#: A row's customer is the row before's (null on the first row).
+_SAME_CUSTOMER = pl.col("customer_id") == pl.col("customer_id").shift(1)
+
+
+def _purchase_days(purchases: pl.LazyFrame) -> pl.LazyFrame:
+    """customer_id, order_date, revenue: each customer's purchase days, in order, a day's
+    revenue the sum of its orders'.
+
+    ``purchases`` are in canonical order (:func:`clv_engine.orders.canonical`), so the orders
+    of a day are a run of rows, numbered where the customer or the date changes: a group-by
+    over that number instead of over (customer_id, order_date) and a sort: 10M rows 3.8 s ->
+    1.4 s, the customer table bit-identical. (Left-to-right sums, as an order's lines get,
+    changed the customers' sums over these days in their last bits, by up to 1.3e-15: polars'
+    float sums follow the frame's layout, so the days stay a polars group-by.)
+    """
+    new_day = (~_SAME_CUSTOMER | (pl.col("order_date") != pl.col("order_date").shift(1))).fill_null(True)
+    return (
+        purchases.with_columns(new_day.cum_sum().alias("_day"))
+        .group_by("_day", maintain_order=True)
+        .agg(pl.col("customer_id").first(), pl.col("order_date").first(), pl.col("revenue").sum())
+        .drop("_day")
+    )
 
 
 def customer_table(
