@@ -75,7 +75,6 @@ def make_pool(
                 ]
                 for row in data.rows()
             ],
-            label=label,
             cat_features=[features.index(name) for name in categorical],
             baseline=offset,
             feature_names=list(features),
