@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 
 import pytest
 from tests.conftest import ROOT
@@ -63,3 +64,17 @@ def test_stages_run_openblas_on_one_thread_unless_the_user_chose():
         launch, capture_output=True, text=True, env=env | {"OPENBLAS_NUM_THREADS": "2"}, check=True
     )
     assert proc.stdout.strip() == "[2]", proc.stdout + proc.stderr
+
+
+def test_the_stages_that_only_read_and_write_do_not_import_scipy_stats_or_catboost():
+    # scipy.stats takes about 0.5 s to import and CatBoost (with pandas) about as long: paid
+    # by each of the 15 stage processes of every `dvc repro`. publish, segments and report
+    # use neither, so their modules must not import them at the top.
+    code = (
+        "import sys\n"
+        "import clv_engine.outputs, clv_engine.report, clv_engine.segments, clv_engine.plots\n"
+        "print(sorted(m for m in ('scipy.stats', 'catboost') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

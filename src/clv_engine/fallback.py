@@ -25,7 +25,6 @@ import math
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from .baselines import BTYD_P_PURCHASE
 from .boosting import ConstantModel
@@ -129,6 +128,8 @@ class BaselineForecaster:
     def _poisson_band(
         self, predicted: np.ndarray, spend: np.ndarray, count: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
+        from scipy import stats  # imported on use (metrics._spearman_both says why)
+
         alpha = 1 - self.params.interval_level
         low = spend * stats.poisson.ppf(alpha / 2, np.maximum(count, 1e-12))
         high = spend * stats.poisson.ppf(1 - alpha / 2, np.maximum(count, 1e-12))

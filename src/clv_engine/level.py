@@ -40,7 +40,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from .baselines import BTYD_P_PURCHASE, add_btyd_columns
 from .dataset import sample_customers
@@ -383,6 +382,8 @@ def total_range(
     errors = np.asarray(log_errors, dtype=float)
     k = PRIOR_LEVEL_ORIGINS
     s2 = (float(np.sum(errors**2)) + k * prior**2) / (errors.size + k)
+    from scipy import stats  # imported on use (metrics._spearman_both says why)
+
     half = float(stats.norm.ppf((1 + level) / 2)) * math.sqrt(
         s2 * (1 + 1 / (errors.size + k)) + sampling_cv**2
     )

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike
-from scipy import stats
 
 __all__ = [
     "APPROACHES",
@@ -109,6 +108,10 @@ def _spearman_both(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     """(plain Spearman, Spearman with p's ties broken at random) from one ranking of each side."""
     if np.ptp(y) == 0 or np.ptp(p) == 0:
         return 0.0, 0.0
+    # Imported here, not at the top: scipy.stats takes about 0.5 s to import, and most
+    # stages that import this module (through outputs, governance) never rank.
+    from scipy import stats
+
     ry = stats.rankdata(y) - (y.size + 1) / 2
     rp = stats.rankdata(p) - (p.size + 1) / 2
     covariance, spread_y, spread_p = np.mean(ry * rp), np.sqrt(np.mean(ry**2)), np.sqrt(np.mean(rp**2))

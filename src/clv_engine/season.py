@@ -34,7 +34,6 @@ from typing import cast
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from .btyd import fit_beta_geo
 from .scalars import as_date
@@ -154,6 +153,8 @@ def fit_season(orders: pl.DataFrame, cutoff: dt.date) -> SeasonFit:
         dev_full, beta = full
         dispersion = max(dev_full / max(df_resid, 1), 1e-12)
         f_stat = (dev_reduced - dev_full) / waves.shape[1] / dispersion
+        from scipy import stats  # imported on use (metrics._spearman_both says why)
+
         p = float(stats.f.sf(f_stat, waves.shape[1], max(df_resid, 1)))
         if not p < _P_VALUE:
             return _none(f"no season: the yearly harmonics are not significant (p = {p:.3f})")
