@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
+# pytest-xdist workers for `make test` (one per core; each test file stays on one worker).
+TEST_WORKERS ?= auto
 # The venv first on PATH for anything make runs (stage commands find it themselves: stages/py).
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -25,7 +27,7 @@ run: $(STAMP)
 
 ## Lint (ruff format --check, ruff check, mypy --strict on the library) and the test suite.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src stages tests benchmarks tools experiments
