@@ -185,6 +185,44 @@ def test_unparseable_dates_show_an_example_the_format_and_what_is_wrong(tmp_path
     assert "set ingest.date_format" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("cell", "hint"),
+    [
+        ('"$1,234.50"', "remove the currency symbol or code"),
+        ("EUR 12.50", "remove the currency symbol or code"),
+        ('"1,234.50"', "remove the thousands separators"),
+        ('"12,50"', "set ingest.decimal_comma: true"),
+        (
+            '"1,234"',
+            "if it separates thousands, remove them; if it is the decimal mark, set ingest.decimal_comma",
+        ),
+        ("n/a", "plain numbers such as 1234.50"),
+    ],
+)
+def test_a_revenue_that_is_not_a_number_shows_the_value_and_the_fix(tmp_path, cell, hint):
+    with pytest.raises(IngestError) as err:
+        run(tmp_path, HEADER + f"A,2023-12-31,{cell}\nB,2024-01-02,7\n", max_reject_share=0.05)
+    shown = cell.strip('"')
+    assert f"Row 1: column 'revenue' holds {shown!r}, not a number" in str(err.value)
+    assert hint in str(err.value)
+
+
+def test_a_quantity_that_is_not_a_number_names_its_column(tmp_path):
+    content = "customer_id,order_date,revenue,qty\nA,2023-12-31,5,two\nB,2024-01-02,7,1\n"
+    with pytest.raises(IngestError) as err:
+        run(tmp_path, content, columns=ColumnMapping(quantity="qty"), max_reject_share=0.05)
+    assert "invalid_quantity" in str(err.value) and "Row 1: column 'qty' holds 'two', not a number" in str(
+        err.value
+    )
+
+
+def test_a_spreadsheet_day_number_is_recognised_as_a_date(tmp_path):
+    with pytest.raises(IngestError) as err:
+        run(tmp_path, HEADER + "A,45291,1\nB,45306,2\n", max_reject_share=0.05)
+    assert "Row 1: '45291' does not match ISO 8601" in str(err.value)
+    assert "a spreadsheet's day number (45291 is 2023-12-31)" in str(err.value)
+
+
 def test_extra_fields_are_quarantined_not_truncated(tmp_path):
     result = run(tmp_path, HEADER + "A,1997-01-01,1\nB,1997-01-01,1,oops\n")
     q = result.quarantine
@@ -393,3 +431,11 @@ def test_a_log_with_its_own_row_number_column(tmp_path):
         (2, "unparseable_order_date", "9"),
         (3, "unparseable_order_date", "9"),
     ]
+
+
+def test_a_unit_price_that_is_not_a_number_is_the_example_of_a_non_numeric_revenue(tmp_path):
+    content = "customer_id,order_date,qty,price\nA,2023-12-31,2,$3.00\nB,2024-01-02,1,4\n"
+    columns = ColumnMapping(revenue=None, quantity="qty", unit_price="price")
+    with pytest.raises(IngestError) as err:
+        run(tmp_path, content, columns=columns, max_reject_share=0.05)
+    assert "Row 1: column 'price' holds '$3.00', not a number: remove the currency symbol" in str(err.value)

@@ -49,7 +49,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import gzip
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -722,7 +724,8 @@ def _check_rejects(
         .collect()
     )
     parts = [f"{r} ({n} rows, e.g. rows {', '.join(map(str, rows))})" for r, n, rows in top.iter_rows()]
-    reasons = "; ".join(parts) + _date_example(defects, params)
+    examples = [_number_example(defects, r, params) for r in top["reason"] if r in _NUMBER_REASONS]
+    reasons = "; ".join(parts) + _date_example(defects, params) + "".join(examples)
     if report["rows_accepted"] == 0:
         raise IngestError(
             f"{source}: every one of the {rows_read} rows was rejected: {reasons}. "
@@ -756,9 +759,66 @@ def _date_example(defects: pl.LazyFrame, params: IngestParams) -> str:
         hint = f"; it has a time part: add it to ingest.date_format (e.g. '{fmt} %H:%M')"
     elif not fmt and any(sep in text for sep in "/."):
         hint = "; set ingest.date_format to its pattern (e.g. '%d/%m/%Y' or '%m/%d/%Y')"
+    elif not fmt and re.fullmatch(r"\d{5}(\.\d*)?", text):
+        day = _SPREADSHEET_DAY_ZERO + dt.timedelta(days=int(float(text)))
+        hint = (
+            f"; it looks like a spreadsheet's day number ({text} is {day.isoformat()}): format the "
+            "column as dates (YYYY-MM-DD) in the spreadsheet before saving the CSV"
+        )
     else:
         hint = ""
     return f". Row {row}: {text!r} does not match {tried}{hint}"
+
+
+#: Day 0 of spreadsheet day numbers (Excel's 1900 system as exported, LibreOffice's default).
+_SPREADSHEET_DAY_ZERO = dt.date(1899, 12, 30)
+#: The reasons for a cell that is not a number, and the mapped columns that can hold it.
+_NUMBER_REASONS = {
+    "non_numeric_revenue": ("unit_price", "quantity"),  # revenue's own column without a unit price
+    "invalid_quantity": ("quantity",),
+    "invalid_margin": ("margin",),
+}
+
+
+def _number_example(defects: pl.LazyFrame, reason: str, params: IngestParams) -> str:
+    """The first cell rejected for ``reason`` that is not a number, and what would fix it."""
+    mapping = params.columns.mapped()
+    bad = defects.filter(pl.col("reason") == reason).head(1).collect()
+    if bad.is_empty():
+        return ""
+    keys = _NUMBER_REASONS[reason]
+    if reason == "non_numeric_revenue" and "unit_price" not in mapping:
+        keys = ("revenue",)
+    for key in keys:
+        column = mapping.get(key)
+        stored = f"source_{column}" if column in (ROW_NUMBER, "reason") else column
+        if column is None or stored not in bad.columns or bad[stored][0] is None:
+            continue
+        cell = bad.select(pl.col(stored).cast(pl.String))
+        if cell.select(_number_expr(cell, stored, params.decimal_comma).is_not_null()).item():
+            continue  # a number (the row's fault is elsewhere, e.g. infinite)
+        text = str(cell.item()).strip()
+        return f". Row {bad[ROW_NUMBER][0]}: column {column!r} holds {text!r}, not a number: " + _number_hint(
+            text, params.decimal_comma
+        )
+    return ""
+
+
+def _number_hint(text: str, decimal_comma: bool) -> str:
+    """What makes ``text`` a number the reader accepts (see :func:`_number_expr`)."""
+    if re.search(r"[$€£¥₹]|^[A-Za-z]{3}\s|\s[A-Za-z]{3}$", text):
+        return "remove the currency symbol or code from the column (plain numbers such as 1234.50)"
+    if not decimal_comma:
+        if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+\.\d*", text):
+            return "remove the thousands separators (1234.50, not 1,234.50)"
+        if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+", text):
+            return (
+                "it has a comma: if it separates thousands, remove them; if it is the decimal mark, "
+                "set ingest.decimal_comma: true"
+            )
+        if re.fullmatch(r"[-+]?\d*,\d+", text):
+            return "it has a decimal comma: set ingest.decimal_comma: true"
+    return "the column must hold plain numbers such as 1234.50"
 
 
 def _near_names(wanted: list[str], have: list[str]) -> str:
