@@ -439,3 +439,8 @@ def test_a_unit_price_that_is_not_a_number_is_the_example_of_a_non_numeric_reven
     with pytest.raises(IngestError) as err:
         run(tmp_path, content, columns=columns, max_reject_share=0.05)
     assert "Row 1: column 'price' holds '$3.00', not a number: remove the currency symbol" in str(err.value)
+
+
+def test_a_spreadsheet_workbook_is_named_as_one_with_the_way_to_csv(tmp_path):
+    with pytest.raises(IngestError, match=r"log\.xlsx: a spreadsheet workbook.*save the sheet as CSV"):
+        run(tmp_path, b"PK\x03\x04 not a csv", name="log.xlsx")

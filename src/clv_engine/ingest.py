@@ -103,6 +103,7 @@ _DELIMITERS = (",", ";", "\t", "|")
 #: Rows validated at a time: while reading, ingest's memory is one batch and an 8-byte
 #: hash per row (the rows themselves wait in the spill directory), not the whole file as text.
 BATCH_ROWS = 1_000_000
+_SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
 _SUFFIX_FORMAT = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -223,6 +224,11 @@ def open_log(params: IngestParams) -> LogSource:
     if fmt == "auto":
         suffix = Path(path.stem).suffix if gzipped else path.suffix
         fmt = _SUFFIX_FORMAT.get(suffix.lower(), "")
+        if suffix.lower() in _SPREADSHEET_SUFFIXES:
+            raise IngestError(
+                f"{path}: a spreadsheet workbook, which the engine does not read: save the sheet as "
+                "CSV (in Excel: File > Save As > CSV UTF-8) and set ingest.path to that file"
+            )
         if not fmt:
             raise IngestError(
                 f"{path}: cannot tell the format from the extension {''.join(path.suffixes)!r}; "
