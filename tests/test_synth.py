@@ -79,3 +79,14 @@ def test_growth_guests_and_cancellations():
     first = log.drop_nulls("customer_id").group_by("customer_id").agg(pl.col("order_date").min())
     years = first["order_date"].dt.year().value_counts().sort("order_date")
     assert years["count"][-1] > 2 * years["count"][0]
+
+
+@pytest.mark.parametrize("share", [0.6, 0.95, 1.0])
+def test_every_order_falls_inside_the_period_whatever_the_acquisition_share(share):
+    # Cohorts spread over the whole period end after it (the last cohort's window runs on
+    # past the end): a customer born after the end must not be met.
+    config = SynthConfig(15_000, 4, dt.date(2023, 6, 1), dt.date(2023, 12, 31), acquisition_share=share)
+    log = generate_transactions(config)
+    dates = log["order_date"].cast(pl.Date)
+    assert log.height == 15_000
+    assert dates.min() >= config.start and dates.max() <= config.end

@@ -2,7 +2,8 @@
 
 The generative story follows the textbook models, with the mess of real logs on top:
 
-- customers are acquired in several cohorts (uniform inside each cohort's window), or,
+- customers are acquired in several cohorts (uniform inside each cohort's window, cut at
+  the end of the period), or,
   with ``acquisition_growth_per_year``, continuously (a new cohort every month) at a rate
   that grows (or, when negative, declines) by that share a year and follows the season;
 - each buys as a Poisson process with rate ``lambda ~ Gamma(r, alpha)`` per day and,
@@ -143,7 +144,10 @@ def _customer_batch(
     # Purchase rounds: the first purchase at birth, then thinned Poisson arrivals with
     # dropout after each accepted purchase. Vectorised over the customers still alive.
     peak = 1.0 + config.season_amplitude
-    cust_parts, time_parts = [np.arange(m)], [birth]
+    # A cohort's window may run past the end (acquisition_share near 1): a customer born
+    # after it is never met (no order outside the period); the draws stay the same.
+    met = birth <= horizon_days
+    cust_parts, time_parts = [np.arange(m)[met]], [birth[met]]
     idx = np.arange(m)[rng.random(m) >= p_drop]
     t = birth[idx]
     while idx.size:
