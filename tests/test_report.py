@@ -3,7 +3,7 @@
 import pytest
 
 from clv_engine.params import ParamsError, parse_params
-from clv_engine.report import format_money
+from clv_engine.report import drift_block, format_money
 
 
 @pytest.mark.parametrize(
@@ -24,3 +24,27 @@ def test_report_currency_is_validated():
     assert parse_params({"report": {"currency": "EUR"}}).report.currency == "EUR"
     with pytest.raises(ParamsError, match=r"report\.currency"):
         parse_params({"report": {"currency": "12 USD"}})
+
+
+DRIFT = {"retrain_recommended": True, "reasons": ["feature drift in recency_days (PSI 2.26) <b>"]}
+
+
+def test_drift_under_a_promoted_champion_recommends_retraining():
+    block = drift_block(DRIFT, {"scored_with": "champion"})
+    assert "Retraining recommended - a person decides." in block
+    assert "recency_days (PSI 2.26) &lt;b&gt;" in block  # escaped
+
+
+def test_drift_under_the_model_just_trained_is_not_a_call_to_retrain():
+    # With no champion, the model in use was fitted in this run on the newest labelled
+    # cutoff: retraining would learn from the same customers.
+    block = drift_block(DRIFT, {"scored_with": "latest"})
+    assert "Retraining recommended" not in block
+    assert "differ from the ones the model learned from" in block and "make promote" in block
+    assert "recency_days (PSI 2.26) &lt;b&gt;" in block
+
+
+def test_no_drift_and_no_reference_have_their_own_words():
+    assert "No drift alert." in drift_block({"retrain_recommended": False, "reasons": []}, None)
+    no_reference = {"no_reference": "no training customers <yet>", "retrain_recommended": False}
+    assert "no training customers &lt;yet&gt;" in drift_block(no_reference, None)

@@ -334,6 +334,33 @@ range over that period when the same method was run at an earlier date of this l
 {table}"""
 
 
+def drift_block(monitoring: dict[str, Any], governance: dict[str, Any] | None) -> str:
+    """The monitor's verdict in plain words (reports/monitoring/monitoring_summary.json).
+
+    With no promoted model, the model in use was trained in this run on the newest training
+    cutoff whose horizon has been realised: retraining now would learn from the same
+    customers, so drift is shown as where the model extrapolates, not as a call to retrain.
+    """
+    if monitoring.get("no_reference"):
+        return f'<div class="alert">{html.escape(monitoring["no_reference"])}</div>'
+    if not monitoring["retrain_recommended"]:
+        return (
+            '<div class="ok"><b>No drift alert.</b> '
+            "The scored population looks like the training population.</div>"
+        )
+    items = "".join(f"<li>{html.escape(r)}</li>" for r in monitoring["reasons"])
+    if governance and governance.get("scored_with") == "latest":
+        return (
+            '<div class="alert"><b>Today\'s customers differ from the ones the model learned from - '
+            "a person decides.</b> The model in use was trained in this run, on the newest training "
+            "cutoff whose horizon has been realised, so retraining now would learn from the same "
+            "customers: read the changes below as where the model extrapolates (a young, growing or "
+            "seasonal log shows some by construction). Promote a model (make promote) and the next "
+            f"runs will say when it has gone stale.<ul>{items}</ul></div>"
+        )
+    return f'<div class="alert"><b>Retraining recommended - a person decides.</b><ul>{items}</ul></div>'
+
+
 def _governance_section(inputs: ReportInputs) -> str:
     """Which model scored the customers, and whether a person should promote the newest one."""
     g = inputs.governance
@@ -406,17 +433,7 @@ def render_report(inputs: ReportInputs) -> str:
         .drop("_first")
         .with_columns((pl.col("predicted revenue") / total).alias("share of revenue"))
     )
-    mon = inputs.monitoring
-    if mon.get("no_reference"):
-        drift = f'<div class="alert">{html.escape(mon["no_reference"])}</div>'
-    elif mon["retrain_recommended"]:
-        items = "".join(f"<li>{html.escape(r)}</li>" for r in mon["reasons"])
-        drift = f'<div class="alert"><b>Retraining recommended - a person decides.</b><ul>{items}</ul></div>'
-    else:
-        drift = (
-            '<div class="ok"><b>No drift alert.</b> '
-            "The scored population looks like the training population.</div>"
-        )
+    drift = drift_block(inputs.monitoring, inputs.governance)
     top = p.head(20).select(
         "clv_rank",
         "customer_id",
