@@ -57,7 +57,7 @@ def test_alert_for_a_shift_in_one_feature_names_it():
     reasons = result.summary["reasons"]
     assert result.summary["retrain_recommended"] is True
     assert len(reasons) == 1 and reasons[0].startswith("feature drift in avg_order_value")
-    assert result.verdict == "1 of 5 features drifted; retraining recommended (a person decides)"
+    assert result.verdict == "1 of 5 features drifted; drift alert (a person decides)"
 
 
 def test_without_a_trained_model_the_monitor_says_why_and_alerts_nothing():

@@ -250,9 +250,9 @@ class MonitorResult:
         """One line for a person: what the checks found."""
         if "no_reference" in self.summary:
             return str(self.summary["no_reference"])
-        decision = (
-            "retraining recommended (a person decides)" if self.summary["retrain_recommended"] else "no alert"
-        )
+        # Whether the alert calls for retraining depends on the model in use (a promoted
+        # champion, or the one this run trained): the report says which (report.drift_block).
+        decision = "drift alert (a person decides)" if self.summary["retrain_recommended"] else "no alert"
         drifted, checked = self.summary["features_drifted"], self.summary["features_checked"]
         return f"{drifted} of {checked} features drifted; {decision}"
 
