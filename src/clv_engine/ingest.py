@@ -625,11 +625,16 @@ def _number_expr(raw: pl.DataFrame, col: str, decimal_comma: bool) -> pl.Expr:
     return s.cast(pl.Float64, strict=False)
 
 
+def _quarantine_name(column: str) -> str:
+    """A source column's name in the quarantine (``source_`` before a name it uses itself)."""
+    return f"source_{column}" if column in (ROW_NUMBER, "reason") else column
+
+
 def _quarantine_frame(
     raw: pl.DataFrame, bad: pl.DataFrame, source_cols: list[str], extras: list[str]
 ) -> pl.DataFrame:
     """Rejected rows: row_number, reason, then the original values as text."""
-    rename = {c: (f"source_{c}" if c in (ROW_NUMBER, "reason") else c) for c in source_cols}
+    rename = {c: _quarantine_name(c) for c in source_cols}
     original = raw.filter(pl.col(_ROW).is_in(bad[_ROW].implode())).select(
         pl.col(_ROW),
         *[pl.col(c).cast(pl.String).alias(rename[c]) for c in source_cols],
@@ -730,7 +735,7 @@ def _check_rejects(
         .collect()
     )
     parts = [f"{r} ({n} rows, e.g. rows {', '.join(map(str, rows))})" for r, n, rows in top.iter_rows()]
-    examples = [_number_example(defects, r, params) for r in top["reason"] if r in _NUMBER_REASONS]
+    examples = [_number_example(defects, r, params) for r in top["reason"]]
     reasons = "; ".join(parts) + _date_example(defects, params) + "".join(examples)
     if report["rows_accepted"] == 0:
         raise IngestError(
@@ -778,26 +783,29 @@ def _date_example(defects: pl.LazyFrame, params: IngestParams) -> str:
 
 #: Day 0 of spreadsheet day numbers (Excel's 1900 system as exported, LibreOffice's default).
 _SPREADSHEET_DAY_ZERO = dt.date(1899, 12, 30)
-#: The reasons for a cell that is not a number, and the mapped columns that can hold it.
-_NUMBER_REASONS = {
-    "non_numeric_revenue": ("unit_price", "quantity"),  # revenue's own column without a unit price
-    "invalid_quantity": ("quantity",),
-    "invalid_margin": ("margin",),
-}
+
+
+def _number_keys(reason: str, mapping: dict[str, str]) -> tuple[str, ...]:
+    """The mapped fields whose cell a row rejected for ``reason`` may fail to parse as a
+    number (revenue: its own column, or unit price x quantity as :func:`_revenue_expr`)."""
+    if reason == "non_numeric_revenue":
+        return ("unit_price", "quantity") if "unit_price" in mapping else ("revenue",)
+    return {"invalid_quantity": ("quantity",), "invalid_margin": ("margin",)}.get(reason, ())
 
 
 def _number_example(defects: pl.LazyFrame, reason: str, params: IngestParams) -> str:
-    """The first cell rejected for ``reason`` that is not a number, and what would fix it."""
+    """The first cell rejected for ``reason`` that is not a number, and what would fix it
+    ("" for a reason that is not about a number)."""
     mapping = params.columns.mapped()
+    keys = _number_keys(reason, mapping)
+    if not keys:
+        return ""
     bad = defects.filter(pl.col("reason") == reason).head(1).collect()
     if bad.is_empty():
         return ""
-    keys = _NUMBER_REASONS[reason]
-    if reason == "non_numeric_revenue" and "unit_price" not in mapping:
-        keys = ("revenue",)
     for key in keys:
         column = mapping.get(key)
-        stored = f"source_{column}" if column in (ROW_NUMBER, "reason") else column
+        stored = _quarantine_name(column) if column is not None else ""
         if column is None or stored not in bad.columns or bad[stored][0] is None:
             continue
         cell = bad.select(pl.col(stored).cast(pl.String))
