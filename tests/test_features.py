@@ -161,6 +161,29 @@ def test_every_feature_is_documented_and_present():
     assert "customer_id" not in feature_names(FeatureParams())
 
 
+def test_the_btyd_families_alone_give_the_same_columns_as_the_whole_table():
+    """The level's history builds only what BG/NBD + Gamma-Gamma read (BTYD_FAMILIES): those
+    columns must equal the whole table's, bit for bit."""
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    from clv_engine.baselines import add_btyd_columns
+    from clv_engine.features import BTYD_FAMILIES
+    from clv_engine.orders import build_orders
+    from clv_engine.synth import SynthConfig, generate_transactions
+
+    log = generate_transactions(SynthConfig(n_transactions=8_000, seed=5))
+    orders = build_orders(log.with_columns(pl.col("order_id").cast(pl.String)))
+    cutoff = orders["order_date"].max() - dt.timedelta(days=30)
+    full = customer_table(orders, cutoff, 1, 6, FeatureParams(), LifecycleParams())
+    lite = customer_table(orders, cutoff, 1, 6, FeatureParams(), LifecycleParams(), families=BTYD_FAMILIES)
+    assert 0 < len(lite.columns) < len(full.columns)
+    assert_frame_equal(lite, full.select(lite.columns))
+    with_full, _ = add_btyd_columns(full, 182)
+    with_lite, _ = add_btyd_columns(lite, 182)
+    assert_frame_equal(with_lite, with_full.select(with_lite.columns))
+
+
 def test_a_few_customers_rebuilt_with_the_base_context_equal_their_rows_in_the_whole_log():
     """What a row reads from the whole base (log start, censoring, the base's season share)
     comes from base_context, so a subset scored with it equals the full table (Forecaster)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -611,6 +612,9 @@ def _lifecycle(at: _At) -> Family:
 
 #: The families in table order: a new feature is one :class:`Feature` and its expression in one of them.
 FAMILIES = (_anchors, _lifetime_rfm, _cadence, _lookback, _recent_activity, _btyd, _season, _lifecycle)
+#: The families BG/NBD + Gamma-Gamma read (:func:`clv_engine.baselines.add_btyd_columns`): the
+#: level's history needs no more at each of its origins (a third of the whole table's time).
+BTYD_FAMILIES = (_anchors, _lifetime_rfm, _btyd)
 
 #: A nominal cutoff for the documentation of the columns (their definitions do not depend on it).
 _DOCUMENTED_AT = dt.date(2000, 12, 31)
@@ -691,12 +695,14 @@ def customer_table(
     params: FeatureParams,
     rules: LifecycleParams,
     base: BaseContext | None = None,
+    families: Sequence[Callable[[_At], Family]] = FAMILIES,
 ) -> pl.DataFrame:
     """One row per customer with an order on or before ``cutoff`` (see the module docstring).
 
     ``orders``: customer_id, order_date, revenue, is_return (:func:`clv_engine.orders.build_orders`).
     Returns customer_id, cutoff and :func:`features_for` columns, sorted by customer_id.
     ``base``: the base's side (:func:`base_context`) when ``orders`` hold only some customers.
+    ``families``: a subset of :data:`FAMILIES` (their columns only, e.g. :data:`BTYD_FAMILIES`).
     """
     past = canonical(orders).filter(pl.col("order_date") <= cutoff)
     spine = past.group_by("customer_id").agg(*_SPINE).collect()
@@ -710,19 +716,19 @@ def customer_table(
         rules,
         base,
     )
-    families = [family(at) for family in FAMILIES]
+    built = [family(at) for family in families]
     table = spine.lazy()
     for name, source in _sources(past, at).items():
-        aggregates = [a for family in families for a in family.aggregates.get(name, [])]
+        aggregates = [a for family in built for a in family.aggregates.get(name, [])]
         if aggregates:
             per_customer = source.group_by("customer_id").agg(aggregates)
             table = table.join(per_customer, on="customer_id", how="left")
     table = table.with_columns(
-        pl.col(name).fill_null(value) for family in families for name, value in family.fill.items()
+        pl.col(name).fill_null(value) for family in built for name, value in family.fill.items()
     )
     for step in range(3):
-        table = table.with_columns([expr for family in families for expr in family.steps[step]])
-    columns = [feature.name for family in families for feature in family.features]
+        table = table.with_columns([expr for family in built for expr in family.steps[step]])
+    columns = [feature.name for family in built for feature in family.features]
     out = table.with_columns(pl.lit(cutoff).alias("cutoff")).select("customer_id", "cutoff", *columns)
     # Polars' in-memory engine: the default one summed a customer's purchase days in a varying
     # order on the 10M-row log, so that mean_repeat_spend changed in its last bits from one

@@ -43,7 +43,7 @@ import polars as pl
 
 from .baselines import BTYD_P_PURCHASE, add_btyd_columns
 from .dataset import sample_customers
-from .features import customer_table
+from .features import BTYD_FAMILIES, customer_table
 from .params import FeatureParams, LifecycleParams
 from .scalars import as_date, as_float
 from .season import SeasonFit, fit_season
@@ -190,7 +190,7 @@ def _origin_row(
     days = horizon_days(cutoff, horizon_months)
     realized = labels(orders, cutoff, days, floor_at_zero=True)
     season = fit_season(orders, cutoff)
-    table = customer_table(orders, cutoff, 1, horizon_months, FeatureParams(), rules)
+    table = customer_table(orders, cutoff, 1, horizon_months, FeatureParams(), rules, families=BTYD_FAMILIES)
     plain, fits = add_btyd_columns(table, days, beta_geo_start=start)
     seasonal = seasonal_buyers = None
     if season.seasonal:
