@@ -166,6 +166,29 @@ def test_a_log_under_a_year_old_assumes_a_larger_level_error():
     assert "total, 30% on the log scale, weighted as 2 dates)" in range_note(3, old)
 
 
+def test_a_new_season_pools_its_own_few_errors_with_the_prior():
+    """Under fewer than 3 errors of the seasonal rule, its bands take the prior's two origins
+    (as its range always does), and the note says why the earlier errors are not counted."""
+    old = SeasonFit(sin=(0.1, 0.0), cos=(0.0, 0.0), note="a season")
+    plan = LevelPlan(100.0, "seasonal", "", "", np.array([-0.2]), pl.DataFrame(), old)
+    assert plan.new_season and not plan.young
+    assert sorted(plan.band_errors) == [-0.3, -0.2, 0.3]
+    settled = dataclasses.replace(plan, log_errors=np.array([-0.2, 0.1, 0.05]))
+    assert not settled.new_season and list(settled.band_errors) == [-0.2, 0.1, 0.05]
+    # a seasonless rule keeps its own errors alone, as before
+    plain = dataclasses.replace(plan, method="btyd")
+    assert not plain.new_season and list(plain.band_errors) == [-0.2]
+    assert "no earlier forecast date of this log made with its season" in range_note(0, old, True)
+    assert "are not counted)" in range_note(1, old, True) and "not counted" not in range_note(1, old)
+    # Where the log's totals made without a season were closer than the typical error (a mild
+    # season), their root mean square error is the prior; a larger one is not.
+    mild = dataclasses.replace(plan, seasonless_error=0.1)
+    assert mild.prior_error == 0.1 and sorted(mild.band_errors) == [-0.2, -0.1, 0.1]
+    assert dataclasses.replace(plan, seasonless_error=0.7).prior_error == 0.3
+    assert "made without a season, 10% on the log scale (below the typical" in range_note(0, old, True, 0.1)
+    assert "without a season, " not in range_note(0, old, True, 0.3)
+
+
 def test_sampling_cv_of_independent_customers():
     rng = np.random.default_rng(0)
     p = np.full(10_000, 2.0)
@@ -249,10 +272,9 @@ def test_a_fit_whose_expectation_is_not_finite_is_refitted_on_the_same_ridge():
     assert fit.log_likelihood > degenerate.log_likelihood - 0.1  # the same ridge, not a worse fit
 
 
-def test_at_a_peak_the_expected_share_of_buyers_follows_the_season():
-    # Two years with a strong late-October peak: BG/NBD in calendar time expects the same
-    # share of buyers in every season; the plan's share (operational time) rises before the
-    # peak and falls in spring, as the realised share does.
+@pytest.fixture(scope="module")
+def peak_orders():
+    """Two years (2021-2022) with a strong late-October peak and a growing base."""
     log = generate_transactions(
         SynthConfig(
             n_transactions=20_000,
@@ -265,15 +287,41 @@ def test_at_a_peak_the_expected_share_of_buyers_follows_the_season():
             season_amplitude=0.7,
         )
     )
-    orders = build_orders(log)
+    return build_orders(log)
+
+
+def test_at_a_peak_the_expected_share_of_buyers_follows_the_season(peak_orders):
+    # Two years with a strong late-October peak: BG/NBD in calendar time expects the same
+    # share of buyers in every season; the plan's share (operational time) rises before the
+    # peak and falls in spring, as the realised share does.
     for cutoff, higher in ((dt.date(2022, 8, 31), True), (dt.date(2022, 3, 31), False)):
         days = horizon_days(cutoff, 3)
         rows, _ = add_btyd_columns(
-            customer_table(orders, cutoff, 1, 3, FeatureParams(), LifecycleParams()), days
+            customer_table(peak_orders, cutoff, 1, 3, FeatureParams(), LifecycleParams()), days
         )
-        plan = plan_level(orders, rows, 3, "auto", LifecycleParams())
+        plan = plan_level(peak_orders, rows, 3, "auto", LifecycleParams())
         calendar = float(rows[BTYD_P_PURCHASE].mean())
-        realised = float(labels(orders, cutoff, days, floor_at_zero=True)["label_bought"].mean())
+        realised = float(labels(peak_orders, cutoff, days, floor_at_zero=True)["label_bought"].mean())
         assert plan.method == "seasonal" and "operational time" in plan.p_active_note
         assert (plan.p_active_mean > calendar) is higher and (realised > calendar) is higher
         assert abs(plan.p_active_mean - realised) < abs(calendar - realised) / 2
+
+
+def test_the_first_seasonal_forecasts_do_not_borrow_the_seasonless_errors(peak_orders):
+    """At 2022-03-31 (h3) the season of a log from 2021-01-01 has been learnable for three
+    months: no seasonal forecast has a realised horizon, only the seasonless ones of 2021,
+    which missed its peak. The plan keeps the seasonal rule's own (no) errors and the prior."""
+    cutoff = dt.date(2022, 3, 31)
+    rows, _ = add_btyd_columns(
+        customer_table(peak_orders, cutoff, 1, 3, FeatureParams(), LifecycleParams()), horizon_days(cutoff, 3)
+    )
+    plan = plan_level(peak_orders, rows, 3, "auto", LifecycleParams())
+    history = level_history(peak_orders, cutoff, 3, LifecycleParams())
+    seasonless = level_errors(history, 3).filter(pl.col("method") == "btyd")
+    assert seasonless.height >= 3  # there were errors to borrow
+    assert plan.method == "seasonal" and plan.new_season
+    assert plan.log_errors.size == 0 and plan.origins.height == 0
+    # those seasonless totals missed by more than the typical error: the prior stays 0.3
+    rms = math.sqrt(float((seasonless.sort("cutoff").tail(12)["log_error"] ** 2).mean()))
+    assert plan.seasonless_error == pytest.approx(rms) and rms > 0.3
+    assert plan.prior_error == 0.3 and sorted(plan.band_errors) == [-0.3, 0.3]

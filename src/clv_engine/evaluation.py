@@ -173,7 +173,7 @@ def fit_forecast(
     total = float(predicted.sum())
     low, high = total_range(total, plan.log_errors, params.model.interval_level, cv, plan.prior_error)
     model.total_band_ = (low / total, high / total) if total > 0 else (1.0, 1.0)
-    model.total_band_note_ = range_note(plan.log_errors.size, plan.season)
+    model.total_band_note_ = range_note(plan.log_errors.size, plan.season, plan.new_season, plan.prior_error)
     model.total_band_origins_ = int(plan.log_errors.size)
     months = params.score.horizons_months
     model.horizon_bands_ = fit_horizon_bands(

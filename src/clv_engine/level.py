@@ -64,7 +64,8 @@ __all__ = [
 
 #: Origins before this many months of log have too young a base to fit BG/NBD on.
 MIN_HISTORY_MONTHS = 3
-#: Errors of the same level rule the range needs before it stops borrowing other rules' errors.
+#: Below this many errors of its own, the seasonal rule's customer bands also carry the prior's
+#: origins (:attr:`LevelPlan.band_errors`), as its range always does (:func:`total_range`).
 MIN_SAME_METHOD_ERRORS = 3
 #: Past origins at which the ratio correction must have been tried before it ships.
 MIN_RATIO_TRIALS = 2
@@ -390,23 +391,39 @@ def total_range(
     return total * math.exp(-half), total * math.exp(half)
 
 
-def range_note(n_errors: int, season: SeasonFit | None = None) -> str:
+def range_note(
+    n_errors: int, season: SeasonFit | None = None, new_season: bool = False, prior: float | None = None
+) -> str:
     """Plain words for what the range of the total covers (``season``: the one fitted at the
-    cutoff, which says whether the log is under a year old)."""
+    cutoff, which says whether the log is under a year old; ``new_season`` and ``prior``:
+    :attr:`LevelPlan.new_season` and :attr:`LevelPlan.prior_error`)."""
     typical = (
         f"the typical error of a BG/NBD + Gamma-Gamma total, {prior_level_error(season):.0%} on the log scale"
     )
     if _young(season):
         typical += " on logs under a year old, whose season cannot be seen yet"
+    if prior is not None and prior < prior_level_error(season):
+        typical = (
+            f"the error of this log's earlier totals made without a season, {prior:.0%} on the log scale "
+            f"(below {typical})"
+        )
+    new = (
+        " (the season was learned only lately; the errors of the earlier totals made without it, "
+        "which missed for want of it, are not counted)"
+        if new_season
+        else ""
+    )
     if n_errors == 0:
+        made = "made with its season " if new_season else ""
         return (
-            "no earlier forecast date of this log has a realised horizon, so how wrong its total can "
-            f"be is not measured here: the range assumes {typical}, plus the noise of the customers' choices"
+            f"no earlier forecast date of this log {made}has a realised horizon, so how wrong its total "
+            f"can be is not measured here: the range assumes {typical}, plus the noise of the customers' "
+            f"choices{new}"
         )
     return (
         f"the errors of the same rule for the total at {n_errors} earlier forecast date(s) of this log "
         f"(pooled with {typical}, weighted as {PRIOR_LEVEL_ORIGINS} dates), plus "
-        "the noise of the customers' choices; fewer dates give a wider range"
+        f"the noise of the customers' choices; fewer dates give a wider range{new}"
     )
 
 
@@ -423,11 +440,18 @@ class LevelPlan:
     season: SeasonFit | None = None  # the season fitted at the cutoff (not seasonal: none found)
     p_active_mean: float | None = None  # the mean P(a purchase) p_active is anchored to
     p_active_note: str = ""  # plain words: where that mean comes from
+    #: Under a new season (:attr:`new_season`): the root mean square of the log's errors made
+    #: without a season, which caps :attr:`prior_error` (None: none, or no new season).
+    seasonless_error: float | None = None
 
     @property
     def prior_error(self) -> float:
-        """The level error assumed besides :attr:`log_errors` (:func:`prior_level_error`)."""
-        return prior_level_error(self.season)
+        """The level error assumed besides :attr:`log_errors` (:func:`prior_level_error`), or
+        under a new season :attr:`seasonless_error` where smaller: where this log's totals
+        made without a season were already close (a mild season), learning one gives no
+        reason to assume it further off."""
+        prior = prior_level_error(self.season)
+        return prior if self.seasonless_error is None else min(prior, self.seasonless_error)
 
     @property
     def young(self) -> bool:
@@ -435,14 +459,21 @@ class LevelPlan:
         return _young(self.season)
 
     @property
+    def new_season(self) -> bool:
+        """The seasonal rule sets the total with fewer than :data:`MIN_SAME_METHOD_ERRORS`
+        errors of its own (the season was only just learnable)."""
+        return self.method == "seasonal" and self.log_errors.size < MIN_SAME_METHOD_ERRORS
+
+    @property
     def band_errors(self) -> np.ndarray:
         """The level errors the customers' bands of the pinned horizon are built with: the
-        past ones, and on a young log also the prior's :data:`PRIOR_LEVEL_ORIGINS` origins as
-        +-s0 (their root mean square is s0, as :func:`total_range` pools them). A young log's
-        bands also keep the out-of-sample level error (``CLVModel.anchor_level``): together
-        they lifted the coverage of every young origin of the visible logs, where the total
-        was missed by up to 64% (experiments/RESULTS.md)."""
-        if not self.young:
+        past ones, and on a young log or under a new season (:attr:`new_season`) also the
+        prior's :data:`PRIOR_LEVEL_ORIGINS` origins as +-s0 (their root mean square is s0, as
+        :func:`total_range` pools them). A young log's bands also keep the out-of-sample
+        level error (``CLVModel.anchor_level``): together they lifted the coverage of every
+        young origin of the visible logs, where the total was missed by up to 64%
+        (experiments/RESULTS.md)."""
+        if not self.young and not self.new_season:
             return self.log_errors
         pads = np.resize([self.prior_error, -self.prior_error], PRIOR_LEVEL_ORIGINS)
         return np.concatenate([self.log_errors, pads])
@@ -483,16 +514,23 @@ def plan_level(
         why = "model.level = trees" if mode == "trees" else "no BG/NBD forecast to set the total"
         return LevelPlan(None, "trees", why, season.note, np.array([]), errors, season)
     p_mean, p_note = _p_active_mean(rows, rescored if mode == "auto" else None, history, horizon_months)
+    seasonless = None
     if mode == "btyd":
         level = forecast_level(history, cutoff, horizon_months, plain, None, "model.level = btyd")
         same = errors.filter(pl.col("method") == "btyd")
     else:
         level = forecast_level(history, cutoff, horizon_months, plain, seasonal, season.note)
+        # Only the rule in use's own errors: where the season was only just learnable they are
+        # few, and the prior fills in (total_range, band_errors). The seasonless totals of the
+        # log's first year missed for want of a season, by a factor of 2-6 at a peak; borrowed,
+        # they made the range x/÷ 3-5 and the customers' bands cover 96-99% through the
+        # season's first year. Where they were close, their spread caps the prior
+        # (LevelPlan.prior_error; experiments/RESULTS.md, "A season just learned").
         same = errors.filter(pl.col("method") == level.method)
-        if same.height < MIN_SAME_METHOD_ERRORS:
-            # Too few errors of this rule yet (the season was only just learnable): the
-            # errors of every rule this log has seen, rather than a range that knows nothing.
-            same = errors
+        if level.method == "seasonal" and same.height < MIN_SAME_METHOD_ERRORS:
+            earlier = errors.filter(pl.col("method") != "seasonal").sort("cutoff").tail(12)
+            if earlier.height:
+                seasonless = float(np.sqrt(np.mean(earlier["log_error"].to_numpy() ** 2)))
     # The newest 12 errors: the spread the forecast has shown lately.
     same = same.sort("cutoff").tail(12)
     return LevelPlan(
@@ -505,6 +543,7 @@ def plan_level(
         season,
         p_mean,
         p_note,
+        seasonless,
     )
 
 
