@@ -613,7 +613,8 @@ def _lifecycle(at: _At) -> Family:
 #: The families in table order: a new feature is one :class:`Feature` and its expression in one of them.
 FAMILIES = (_anchors, _lifetime_rfm, _cadence, _lookback, _recent_activity, _btyd, _season, _lifecycle)
 #: The families BG/NBD + Gamma-Gamma read (:func:`clv_engine.baselines.add_btyd_columns`): the
-#: level's history needs no more at each of its origins (a third of the whole table's time).
+#: level's history needs no more at each of its origins (18 origins of a 20,000-customer
+#: sample of the 10M-row log: 0.85 -> 0.62 s, of a history of about 5 s).
 BTYD_FAMILIES = (_anchors, _lifetime_rfm, _btyd)
 
 #: A nominal cutoff for the documentation of the columns (their definitions do not depend on it).
