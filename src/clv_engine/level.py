@@ -402,17 +402,21 @@ def range_note(
     )
     if _young(season):
         typical += " on logs under a year old, whose season cannot be seen yet"
-    if prior is not None and prior < prior_level_error(season):
+    capped = prior is not None and prior < prior_level_error(season)
+    if capped:
         typical = (
             f"the error of this log's earlier totals made without a season, {prior:.0%} on the log scale "
             f"(below {typical})"
         )
-    new = (
-        " (the season was learned only lately; the errors of the earlier totals made without it, "
-        "which missed for want of it, are not counted)"
-        if new_season
-        else ""
-    )
+    new = ""
+    if new_season:
+        new = (
+            " (the season was learned only lately, so its own errors are few; the earlier totals made "
+            "without it missed by less than the typical error)"
+            if capped
+            else " (the season was learned only lately; the errors of the earlier totals made without it, "
+            "which missed for want of it, are not counted)"
+        )
     if n_errors == 0:
         made = "made with its season " if new_season else ""
         return (
