@@ -186,7 +186,7 @@ def test_a_new_season_pools_its_own_few_errors_with_the_prior():
     assert mild.prior_error == 0.1 and sorted(mild.band_errors) == [-0.2, -0.1, 0.1]
     assert dataclasses.replace(plan, seasonless_error=0.7).prior_error == 0.3
     capped = range_note(0, old, True, 0.1)
-    assert "made without a season, 10% on the log scale (below the typical" in capped
+    assert "made without a season, 10% on the log scale, less than the typical" in capped
     assert "missed by less than the typical error)" in capped and "not counted" not in capped
     assert "without a season, " not in range_note(0, old, True, 0.3)
 

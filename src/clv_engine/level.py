@@ -405,8 +405,8 @@ def range_note(
     capped = prior is not None and prior < prior_level_error(season)
     if capped:
         typical = (
-            f"the error of this log's earlier totals made without a season, {prior:.0%} on the log scale "
-            f"(below {typical})"
+            f"the error of this log's earlier totals made without a season, {prior:.0%} on the log scale, "
+            f"less than {typical}"
         )
     new = ""
     if new_season:
