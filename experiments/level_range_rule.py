@@ -35,10 +35,12 @@ from level_calendar import logs
 
 from clv_engine.level import (
     MIN_SAME_METHOD_ERRORS,
+    NEWEST_ERRORS,
     PRIOR_LEVEL_ERROR,
     YOUNG_LEVEL_ERROR,
     level_errors,
     level_history,
+    seasonless_error,
     total_range,
 )
 from clv_engine.params import LifecycleParams
@@ -58,14 +60,14 @@ def replay(errors: pl.DataFrame, first: dt.date, horizon: int) -> pl.DataFrame:
         same = past.filter(pl.col("method") == origin["method"])
         young = (origin["cutoff"] - first).days < 365
         prior = YOUNG_LEVEL_ERROR if young else PRIOR_LEVEL_ERROR
-        seasonless = past.filter(pl.col("method") != "seasonal").sort("cutoff").tail(12)["log_error"]
+        seasonless = seasonless_error(past)
         for rule in RULES:
             used = past if rule == "borrow" and same.height < MIN_SAME_METHOD_ERRORS else same
-            log_errors = used.sort("cutoff").tail(12)["log_error"].to_numpy()
+            log_errors = used.sort("cutoff").tail(NEWEST_ERRORS)["log_error"].to_numpy()
             new_season = origin["method"] == "seasonal" and same.height < MIN_SAME_METHOD_ERRORS
             capped = prior
-            if rule == "cap" and new_season and seasonless.len():
-                capped = min(prior, math.sqrt(float((seasonless.to_numpy() ** 2).mean())))
+            if rule == "cap" and new_season and seasonless is not None:
+                capped = min(prior, seasonless)
             low, high = total_range(1.0, log_errors, 0.9, 0.0, capped)
             rows.append(
                 {

@@ -161,19 +161,27 @@ def test_every_feature_is_documented_and_present():
     assert "customer_id" not in feature_names(FeatureParams())
 
 
-def test_the_btyd_families_alone_give_the_same_columns_as_the_whole_table():
-    """The level's history builds only what BG/NBD + Gamma-Gamma read (BTYD_FAMILIES): those
-    columns must equal the whole table's, bit for bit."""
+@pytest.fixture(scope="module")
+def synth_orders():
+    """The orders of a small synthetic log (cohorts, returns, a December peak)."""
     import polars as pl
-    from polars.testing import assert_frame_equal
 
-    from clv_engine.baselines import add_btyd_columns
-    from clv_engine.features import BTYD_FAMILIES
     from clv_engine.orders import build_orders
     from clv_engine.synth import SynthConfig, generate_transactions
 
     log = generate_transactions(SynthConfig(n_transactions=8_000, seed=5))
-    orders = build_orders(log.with_columns(pl.col("order_id").cast(pl.String)))
+    return build_orders(log.with_columns(pl.col("order_id").cast(pl.String)))
+
+
+def test_the_btyd_families_alone_give_the_same_columns_as_the_whole_table(synth_orders):
+    """The level's history builds only what BG/NBD + Gamma-Gamma read (BTYD_FAMILIES): those
+    columns must equal the whole table's, bit for bit."""
+    from polars.testing import assert_frame_equal
+
+    from clv_engine.baselines import add_btyd_columns
+    from clv_engine.features import BTYD_FAMILIES
+
+    orders = synth_orders
     cutoff = orders["order_date"].max() - dt.timedelta(days=30)
     full = customer_table(orders, cutoff, 1, 6, FeatureParams(), LifecycleParams())
     lite = customer_table(orders, cutoff, 1, 6, FeatureParams(), LifecycleParams(), families=BTYD_FAMILIES)
@@ -184,18 +192,15 @@ def test_the_btyd_families_alone_give_the_same_columns_as_the_whole_table():
     assert_frame_equal(with_lite, with_full.select(with_lite.columns))
 
 
-def test_a_few_customers_rebuilt_with_the_base_context_equal_their_rows_in_the_whole_log():
+def test_a_few_customers_rebuilt_with_the_base_context_equal_their_rows_in_the_whole_log(synth_orders):
     """What a row reads from the whole base (log start, censoring, the base's season share)
     comes from base_context, so a subset scored with it equals the full table (Forecaster)."""
     import polars as pl
     from polars.testing import assert_frame_equal
 
     from clv_engine.features import base_context
-    from clv_engine.orders import build_orders
-    from clv_engine.synth import SynthConfig, generate_transactions
 
-    log = generate_transactions(SynthConfig(n_transactions=8_000, seed=5))
-    orders = build_orders(log.with_columns(pl.col("order_id").cast(pl.String)))
+    orders = synth_orders
     cutoff = orders["order_date"].max() - dt.timedelta(days=30)
     fp, rules = FeatureParams(), LifecycleParams(log_start="censored")
     full = customer_table(orders, cutoff, 12, 6, fp, rules)

@@ -805,8 +805,10 @@ def _number_example(defects: pl.LazyFrame, reason: str, params: IngestParams) ->
         return ""
     for key in keys:
         column = mapping.get(key)
-        stored = _quarantine_name(column) if column is not None else ""
-        if column is None or stored not in bad.columns or bad[stored][0] is None:
+        if column is None:
+            continue
+        stored = _quarantine_name(column)
+        if stored not in bad.columns or bad[stored][0] is None:
             continue
         cell = bad.select(pl.col(stored).cast(pl.String))
         if cell.select(_number_expr(cell, stored, params.decimal_comma).is_not_null()).item():

@@ -59,6 +59,7 @@ __all__ = [
     "prior_level_error",
     "range_note",
     "sampling_cv",
+    "seasonless_error",
     "total_range",
 ]
 
@@ -67,6 +68,8 @@ MIN_HISTORY_MONTHS = 3
 #: Below this many errors of its own, the seasonal rule's customer bands also carry the prior's
 #: origins (:attr:`LevelPlan.band_errors`), as its range always does (:func:`total_range`).
 MIN_SAME_METHOD_ERRORS = 3
+#: The newest past errors a level's spread is read from: a year of monthly origins.
+NEWEST_ERRORS = 12
 #: Past origins at which the ratio correction must have been tried before it ships.
 MIN_RATIO_TRIALS = 2
 #: The newest trials of the ratio correction that decide whether it ships (a year of monthly origins).
@@ -444,8 +447,8 @@ class LevelPlan:
     season: SeasonFit | None = None  # the season fitted at the cutoff (not seasonal: none found)
     p_active_mean: float | None = None  # the mean P(a purchase) p_active is anchored to
     p_active_note: str = ""  # plain words: where that mean comes from
-    #: Under a new season (:attr:`new_season`): the root mean square of the log's errors made
-    #: without a season, which caps :attr:`prior_error` (None: none, or no new season).
+    #: :func:`seasonless_error` of the log's past origins, which caps :attr:`prior_error`
+    #: under a new season (None: no such error, or ``model.level`` is not ``auto``).
     seasonless_error: float | None = None
 
     @property
@@ -455,7 +458,9 @@ class LevelPlan:
         made without a season were already close (a mild season), learning one gives no
         reason to assume it further off."""
         prior = prior_level_error(self.season)
-        return prior if self.seasonless_error is None else min(prior, self.seasonless_error)
+        if not self.new_season or self.seasonless_error is None:
+            return prior
+        return min(prior, self.seasonless_error)
 
     @property
     def young(self) -> bool:
@@ -531,12 +536,9 @@ def plan_level(
         # season's first year. Where they were close, their spread caps the prior
         # (LevelPlan.prior_error; experiments/RESULTS.md, "A season just learned").
         same = errors.filter(pl.col("method") == level.method)
-        if level.method == "seasonal" and same.height < MIN_SAME_METHOD_ERRORS:
-            earlier = errors.filter(pl.col("method") != "seasonal").sort("cutoff").tail(12)
-            if earlier.height:
-                seasonless = float(np.sqrt(np.mean(earlier["log_error"].to_numpy() ** 2)))
-    # The newest 12 errors: the spread the forecast has shown lately.
-    same = same.sort("cutoff").tail(12)
+        seasonless = seasonless_error(errors)
+    # The newest errors: the spread the forecast has shown lately.
+    same = same.sort("cutoff").tail(NEWEST_ERRORS)
     return LevelPlan(
         level.total,
         level.method,
@@ -549,6 +551,15 @@ def plan_level(
         p_note,
         seasonless,
     )
+
+
+def seasonless_error(errors: pl.DataFrame) -> float | None:
+    """The root mean square log error of the newest :data:`NEWEST_ERRORS` totals made without
+    a season among ``errors`` (:func:`level_errors`); None when there is none."""
+    earlier = errors.filter(pl.col("method") != "seasonal").sort("cutoff").tail(NEWEST_ERRORS)
+    if earlier.height == 0:
+        return None
+    return float(np.sqrt(np.mean(earlier["log_error"].to_numpy() ** 2)))
 
 
 def _p_active_mean(
